@@ -1,0 +1,100 @@
+# exchange_dr.recovery — developer entry points.
+#
+#   make demo     run the whole DR job against a simulated estate (does its own set-up)
+#   make test     everything CI checks (.ci/run calls this)
+#
+# The first target that needs tools builds .venv from the pinned requirement files; later runs reuse it
+# (the stamp only goes stale when a requirement file changes).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The collection must sit at ansible_collections/<namespace>/<name> for ansible and ansible-test; this link
+# gives the repository that shape without copying it.
+COLLECTIONS := $(ROOT)/.collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/exchange_dr/recovery
+WORK := $(ROOT)/.work
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv lint yamllint ansible-lint ruff pscheck unit sanity build docs-check changelog-lint \
+        simulator integration molecule test demo bench clean distclean constraints
+
+help:
+	@echo "make demo        run the DR job against a simulated estate and print the report"
+	@echo "make test        all checks CI runs (lint, unit, sanity, build, docs, simulator, integration, molecule)"
+	@echo "make lint        yamllint, ansible-lint (production), ruff, PowerShell parse + spec/doc check"
+	@echo "make unit        pytest unit tests"
+	@echo "make sanity      ansible-test sanity (the tests that can run without pwsh)"
+	@echo "make build       ansible-galaxy collection build + tarball content check"
+	@echo "make docs-check  render every plugin with ansible-doc"
+	@echo "make bench       benchmarks (printed figures, nothing asserted)"
+
+venv: $(STAMP) $(COLLECTION_LINK)
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -r requirements-dev.txt
+	# Dev-only import paths: the simulator package (tests/simulator) and the collection namespace.
+	$(BIN)/python -c "import sysconfig,pathlib; pathlib.Path(sysconfig.get_paths()['purelib'], 'exchange_dr_dev.pth').write_text('$(ROOT)/tests\n$(COLLECTIONS)\n')"
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../.. $@
+
+constraints: $(STAMP)
+	{ echo '# Full transitive pin set of the development environment (pip freeze). Regenerate with `make constraints`.'; \
+	  $(BIN)/python -m pip freeze --exclude-editable | sort; } > constraints.txt
+
+lint: yamllint ansible-lint ruff pscheck changelog-lint
+
+yamllint: venv
+	$(BIN)/yamllint --strict .
+
+ansible-lint: venv
+	$(BIN)/ansible-lint --offline --profile production
+
+ruff: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pscheck: venv
+	$(BIN)/python -m tests.tools.pscheck plugins
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+unit: venv
+	$(BIN)/python -m pytest tests/unit
+
+# ansible-test needs the collection under ansible_collections/ as its working directory; ANSIBLE_TEST_CONTENT_ROOT
+# would be resolved through the link, so it runs in a clean copy of the tracked and new (not ignored) files.
+sanity: venv
+	rm -rf $(WORK)/sanity && mkdir -p $(WORK)/sanity/ansible_collections/exchange_dr/recovery
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(WORK)/sanity/ansible_collections/exchange_dr/recovery
+	cd $(WORK)/sanity/ansible_collections/exchange_dr/recovery && \
+	  $(BIN)/ansible-test sanity --color no --python 3.11 $$(cat tests/sanity/skip.txt | sed -n 's/^\([a-z0-9-]*\).*/--skip-test \1/p')
+
+build: venv
+	rm -rf $(WORK)/build && mkdir -p $(WORK)/build
+	$(BIN)/ansible-galaxy collection build --output-path $(WORK)/build .
+	$(BIN)/python -m tests.tools.check_tarball $(WORK)/build/exchange_dr-recovery-*.tar.gz
+
+docs-check: venv
+	$(BIN)/python -m tests.tools.check_docs exchange_dr.recovery
+
+test: lint unit sanity build docs-check
+
+clean:
+	rm -rf $(WORK) .pytest_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV) $(COLLECTIONS)
