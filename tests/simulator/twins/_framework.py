@@ -32,6 +32,14 @@ class TwinInfo:
     relations: dict[str, Any] = field(default_factory=dict)
     engine: str | None = None  # None: read from the .ps1
     supports_check_mode: bool | None = None  # None: read from the .ps1 (or the documentation's attributes)
+    raw_extras: bool = False  # the .ps1 adds every unknown, non-underscore argument to its spec as type raw (setup)
+
+    def spec_for(self, complex_args: dict[str, Any]) -> dict[str, Any]:
+        if not self.raw_extras:
+            return self.spec
+        known = {name.lower() for name in self.spec["options"]}
+        extra = {k: {"type": "raw"} for k in complex_args if not k.startswith("_") and k.lower() not in known}
+        return {**self.spec, "options": {**self.spec["options"], **extra}} if extra else self.spec
 
     @functools.cached_property
     def spec(self) -> dict[str, Any]:
@@ -55,6 +63,7 @@ def twin(
     options: dict[str, Any] | None = None,
     engine: str | None = None,
     supports_check_mode: bool | None = None,
+    raw_extras: bool = False,
     **relations: Any,
 ) -> Callable[[TwinFunc], TwinFunc]:
     """Register ``func`` as the twin of module ``fqcn``.
@@ -64,7 +73,7 @@ def twin(
     """
 
     def register(func: TwinFunc) -> TwinFunc:
-        REGISTRY[fqcn] = TwinInfo(fqcn, func, options or {}, relations, engine, supports_check_mode)
+        REGISTRY[fqcn] = TwinInfo(fqcn, func, options or {}, relations, engine, supports_check_mode, raw_extras)
         return func
 
     return register
@@ -83,8 +92,9 @@ def load_twins() -> dict[str, TwinInfo]:
 
 def host_environment(host: Any, user: str) -> dict[str, str]:
     """The process environment a module sees on ``host`` when run as ``user``."""
-    if hasattr(host, "environment"):
-        return dict(host.environment(user))
+    for method in ("env", "environment"):
+        if callable(getattr(host, method, None)):
+            return dict(getattr(host, method)(user))
     name = user.rsplit("\\", maxsplit=1)[-1]
     profile = f"C:\\Users\\{name}"
     return {
@@ -235,7 +245,7 @@ class ModuleRun:
             self.params = legacy.params
             self._props = {"tmpdir": legacy.raw.get("_ansible_tmpdir"), "remote_tmp": legacy.raw.get("_ansible_remote_tmp")}
             return
-        engine = _validate.BasicEngine(self.info.spec, self.env, resolve_sid=self._resolve_sid)
+        engine = _validate.BasicEngine(self.info.spec_for(complex_args), self.env, resolve_sid=self._resolve_sid)
         self._basic = engine
         try:
             engine.run(complex_args)

@@ -626,13 +626,17 @@ class LegacyEngine:
         self.diff_mode = convert_to_bool(self.raw.get("_ansible_diff", False))
         if self.check_mode and not self.spec.get("supports_check_mode", False):
             raise CheckModeSkip("remote module does not support check mode")
-        for name, option in self.spec["options"].items():
-            self.params[name] = self.get_param(name, option)
+        # A Legacy module reads only the options its .ps1 asks for, in that order (``legacy_reads``; default: all documented).
+        for name in self.spec.get("legacy_reads") or self.spec["options"]:
+            self.params[name] = self.get_param(name, self.spec["options"][name])
 
     def get_param(self, name: str, option: dict) -> Any:
         found = next((key for key in [name, *option.get("aliases", [])] if key in self.raw), None)
+        required = option.get("required")
+        if callable(required):  # -failifempty computed from options read before it
+            required = required(self.params)
         if found is None:
-            if option.get("required"):
+            if required:
                 raise ModuleFailure(f"Get-AnsibleParam: Missing required argument: {name}")
             value = option.get("default")
         else:
