@@ -183,7 +183,15 @@ class PayloadRunner:
         return _CallJob(run)
 
     def _native(self, line: str, user: str) -> ProcessResult:
-        result = self.host.run(line, user=user)
+        """A WinRS command line: cmd.exe runs it, and says so when the program does not exist."""
+        try:
+            result = self.host.run(line, user=user)
+        except WinError as exc:
+            if exc.code in (2, 3):
+                name = winpath.split_command_line(line)[0]
+                text = f"'{name}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+                return ProcessResult(9009, stderr=text.encode())
+            return ProcessResult(1, stderr=f"{exc}\r\n".encode())
         return ProcessResult(result.rc, _bytes(result.stdout), _bytes(result.stderr))
 
     # -- bootstrap wrapper + exec manifest ---------------------------------------------------------------------------
@@ -338,7 +346,7 @@ class PayloadRunner:
         out = _Out()
         reboot = _REBOOT.search(body)
         if reboot:
-            self._reboot_snippet(reboot, out)
+            self._reboot_snippet(reboot, out, user)
             return out.result()
         state = _ScriptState(preserve_rc=preserve_rc)
         for statement in split_statements(body):
@@ -354,7 +362,7 @@ class PayloadRunner:
             if match:
                 return handler(self, match, user, out, state)
         if _is_native(stmt):
-            result = self._native(stmt, user)
+            result = self._native_from_powershell(stmt, user)
             out.stdout.append(result.stdout.decode("utf-8", "replace"))
             if result.stderr:
                 out.stderr.append(result.stderr.decode("utf-8", "replace"))
@@ -364,15 +372,30 @@ class PayloadRunner:
         state.ok = False
         return False
 
-    def _reboot_snippet(self, match: re.Match[str], out: _Out) -> None:
+    def _native_from_powershell(self, stmt: str, user: str) -> ProcessResult:
+        try:
+            result = self.host.run(stmt, user=user)
+        except WinError as exc:
+            name = winpath.split_command_line(stmt)[0]
+            if exc.code in (2, 3):
+                text = (
+                    f"{name} : The term '{name}' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+                    "Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+                )
+            else:
+                text = f"Program '{name}' failed to run: {exc}"
+            return ProcessResult(1, stderr=text.encode())
+        return ProcessResult(result.rc, _bytes(result.stdout), _bytes(result.stderr))
+
+    def _reboot_snippet(self, match: re.Match[str], out: _Out, user: str) -> None:
         """win_reboot's shutdown script: optional removal of the LogonUI key, then shutdown.exe /r /t N /c msg."""
         if match.group("remove").lower() == "true":
             with contextlib.suppress(WinError, KeyError):  # -ErrorAction SilentlyContinue
                 self.host.reg_delete_key(_ps_unquote(match.group("key")), recurse=True)
-        rc, stdout, stderr = self.shutdown(["/r", "/t", match.group("delay")])
+        rc, stdout, stderr = self.shutdown(["/r", "/t", match.group("delay")], user)
         out.stdout.append(json.dumps({"stdout": stdout, "stderr": stderr, "rc": rc}, separators=(",", ":")) + "\r\n")
 
-    def shutdown(self, args: list[str]) -> tuple[int, str, str]:
+    def shutdown(self, args: list[str], user: str) -> tuple[int, str, str]:
         """shutdown.exe: ``/r /t N`` restarts after N seconds; ``/a`` aborts a pending restart (rc, stdout, stderr)."""
         flags = [a.lower() for a in args]
         if "/a" in flags:
@@ -383,9 +406,11 @@ class PayloadRunner:
         if "/r" not in flags:
             return 1, "", f"shutdown.exe {' '.join(args)}: only /r and /a are modelled by the simulator"
         delay = float(args[flags.index("/t") + 1]) if "/t" in flags else 30.0
-        if getattr(self.host, "reboot_pending_at", None):
-            return 1190, "", "A system shutdown has already been scheduled.(1190)"
-        self.host.reboot(delay_s=delay)
+        comment = args[flags.index("/c") + 1] if "/c" in flags and flags.index("/c") + 1 < len(args) else ""
+        try:
+            self.host.reboot(delay_s=delay, user=user, comment=comment)
+        except WinError as exc:
+            return exc.code, "", f"{exc}({exc.code})"
         return 0, "", ""
 
     def expand(self, text: str, user: str) -> str:
@@ -544,7 +569,7 @@ def _st_remove_item(runner: PayloadRunner, m: re.Match[str], user: str, out: _Ou
 
 
 def _st_shutdown(runner: PayloadRunner, m: re.Match[str], user: str, out: _Out, st: _ScriptState) -> bool:
-    rc, stdout, stderr = runner.shutdown(winpath.split_command_line(m.group("args")))
+    rc, stdout, stderr = runner.shutdown(winpath.split_command_line(m.group("args")), user)
     if stdout:
         out.stdout.append(stdout + "\r\n")
     if stderr:
@@ -619,7 +644,7 @@ def filetime(moment: datetime) -> int:
 
 def user_environment(host: Any, user: str) -> dict[str, str]:
     """The environment a process of ``user`` sees: the host's own when it provides one, else the Windows defaults."""
-    provided = getattr(host, "environment", None)
+    provided = getattr(host, "env", None)
     if callable(provided):
         return dict(provided(user))
     short = user.rsplit("\\", 1)[-1]

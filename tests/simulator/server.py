@@ -3,7 +3,8 @@
 For each host: a :class:`~simulator.transport.Listener` (HTTP 5985 + HTTPS 5986 on the host's address, certificate from the
 estate CA), a :class:`~simulator.wsman.WSManService` (its shells) and a :class:`~simulator.payload.PayloadRunner` (what
 Ansible's payloads do to the host). A monitor thread follows each host's power state (a rebooting host closes its
-listeners and loses its shells), re-reads the control file for faults switched on at run time, and writes DIR/stats.json.
+listeners and loses its shells) and writes DIR/stats.json. Faults come from the estate's FaultSet, which re-reads
+DIR/control.json by itself when it changes.
 
 Faults handled here: ``drop_connection`` (the next ``count`` Command requests close the TCP connection; ``at: receive`` runs
 the command first) and ``slow_host`` (every request waits ``seconds`` of simulated time).
@@ -17,7 +18,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,17 @@ class Endpoint:
 class EstateServer:
     """Serves an estate (simulator.estate.Estate) over WinRM."""
 
-    def __init__(self, estate: Any, state_dir: Path | None = None, *, ports: tuple[int, int] = (5985, 5986)) -> None:
+    def __init__(
+        self,
+        estate: Any,
+        state_dir: Path | None = None,
+        *,
+        ports: tuple[int, int] = (5985, 5986),
+        wire_tap: Callable[[str, str, str, bytes], None] | None = None,
+    ) -> None:
+        """``wire_tap(host, scheme, content_type, body)`` sees every request body as it arrived (tests of encryption)."""
         self.estate = estate
+        self.wire_tap = wire_tap
         self.state_dir = Path(state_dir or estate.state_dir)
         self.ports = ports
         self.stats = transport.Stats()
@@ -52,7 +62,6 @@ class EstateServer:
         self._workdir: Path | None = None
         self._stop = threading.Event()
         self._monitor: threading.Thread | None = None
-        self._control_mtime: float | None = None
         self._stats_written = ""
 
     # -- life cycle --------------------------------------------------------------------------------------------------
@@ -124,6 +133,7 @@ class EstateServer:
             stats=self.stats,
             delay=lambda n=name: self._slow_host_delay(n),
             ports=self.ports,
+            wire_tap=(lambda scheme, ctype, body, n=name: self.wire_tap(n, scheme, ctype, body)) if self.wire_tap else None,
         )
         return Endpoint(host=host, listener=listener, service=service, runner=runner)
 
@@ -133,7 +143,6 @@ class EstateServer:
         while not self._stop.wait(MONITOR_INTERVAL):
             try:
                 self._follow_power_state()
-                self._reload_control()
                 if time.monotonic() - last_stats > 1.0:
                     self.write_stats()
                     last_stats = time.monotonic()
@@ -158,16 +167,6 @@ class EstateServer:
                 log.info("%s: down", name)
             endpoint.up = up
 
-    def _reload_control(self) -> None:
-        path = self.state_dir / "control.json"
-        mtime = path.stat().st_mtime if path.exists() else None
-        if mtime == self._control_mtime:
-            return
-        self._control_mtime = mtime
-        reload = getattr(self.faults, "reload", None)
-        if callable(reload):
-            reload()
-
     def write_stats(self) -> None:
         text = json.dumps(self.stats.snapshot(), indent=1, sort_keys=True)
         if text == self._stats_written:
@@ -183,9 +182,7 @@ class EstateServer:
         return getattr(self.estate, "faults", None)
 
     def _active(self, host_name: str, fault_name: str) -> list[Any]:
-        if self.faults is None:
-            return []
-        return [f for f in self.faults.active(host_name) if _field(f, "name") == fault_name]
+        return list(self.faults.active(host_name, fault_name)) if self.faults is not None else []
 
     def _slow_host_delay(self, host_name: str) -> float:
         seconds = sum(float(_params(f).get("seconds", 1.0)) for f in self._active(host_name, "slow_host"))
@@ -195,22 +192,21 @@ class EstateServer:
         return clock.real_seconds(seconds) if clock is not None else seconds
 
     def _command_fault(self, host_name: str) -> str | None:
-        for fault in self._active(host_name, "drop_connection"):
-            consume = getattr(self.faults, "consume", None)
-            if callable(consume):
-                consume(fault)
-            return "drop-receive" if str(_params(fault).get("at", "command")).lower() == "receive" else "drop"
-        return None
+        """drop_connection: use up one shot (FaultSet.consume counts ``count`` down and switches the fault off at 0)."""
+        fault = self.faults.consume(host_name, "drop_connection") if self.faults is not None else None
+        if fault is None:
+            return None
+        return "drop-receive" if str(_params(fault).get("at", "command")).lower() == "receive" else "drop"
 
 
 # -- adapters to the host/estate model -------------------------------------------------------------------------------
 def credentials_of(host: Any) -> list[transport.Credential]:
-    """The host's accounts as transport credentials (``host.accounts``: mapping name → {password, admin} or objects)."""
-    accounts = host.accounts
-    items: Iterable[Any] = accounts.items() if isinstance(accounts, dict) else ((_field(a, "name"), a) for a in accounts)
+    """Every account that can log on to the host (``host.all_accounts()``; a mapping ``host.accounts`` in unit tests)."""
+    if callable(getattr(host, "all_accounts", None)):
+        return [transport.Credential(a.name, a.password, bool(a.admin), bool(a.domain)) for a in host.all_accounts()]
     return [
-        transport.Credential(account=str(name), password=str(_field(spec, "password") or ""), admin=bool(_field(spec, "admin")))
-        for name, spec in items
+        transport.Credential(str(name), str(_field(spec, "password") or ""), bool(_field(spec, "admin")), "\\" in str(name))
+        for name, spec in dict(host.accounts).items()
     ]
 
 

@@ -61,16 +61,17 @@ _NTLM_ENV_LOCK = threading.Lock()  # NTLM_USER_FILE is process-wide: one accepto
 # -- accounts --------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Credential:
-    """An account that may log on to a host. ``account`` is the host's own name for it: ``Administrator`` for a local
-    account, ``CONTOSO\\svc-crm`` for a domain account."""
+    """An account that may log on to a host. ``account`` is the host's own name for it (``EX01\\Administrator`` or just
+    ``Administrator`` for a local account, ``CONTOSO\\svc-crm`` for a domain account)."""
 
     account: str
     password: str
     admin: bool = False
+    domain: bool = False  # a domain account (NETBIOS\\user), else local to the host
 
     @property
-    def is_domain(self) -> bool:
-        return "\\" in self.account
+    def user(self) -> str:
+        return self.account.rsplit("\\", 1)[-1]
 
 
 class AccountBook:
@@ -86,14 +87,14 @@ class AccountBook:
 
     def name_forms(self, cred: Credential) -> list[str]:
         """How a client may spell the account: ``user``, ``.\\user``, ``HOST\\user`` (local); ``NETBIOS\\user``,
-        ``dns.domain\\user``, ``user@dns.domain`` (domain)."""
-        if cred.is_domain:
-            netbios, user = cred.account.split("\\", 1)
+        ``dns.domain\\user``, ``user@dns.domain`` (domain). Bare names are local accounts only."""
+        user = cred.user
+        if cred.domain:
             forms = [cred.account]
             if self.dns_domain:
                 forms += [f"{self.dns_domain}\\{user}", f"{user}@{self.dns_domain}"]
-            return [*forms, f"{user}@{netbios}"]
-        return [cred.account, f".\\{cred.account}", f"{self.host_name}\\{cred.account}"]
+            return forms
+        return [user, f".\\{user}", f"{self.host_name}\\{user}"]
 
     def resolve(self, name: str) -> Credential | None:
         """The account a client-supplied user name refers to (case-insensitive), or None."""
@@ -291,7 +292,13 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s: " + format, self.server.listener.host_name, self.client_address[0], *args)
 
     def do_POST(self) -> None:
-        self.server.listener.handle_post(self)
+        try:
+            self.server.listener.handle_post(self)
+        except OSError:
+            raise  # the client went away: nothing to answer
+        except Exception:  # a simulator bug must not close an authenticated connection: answer 500 like a server error
+            log.exception("%s: request failed", self.server.listener.host_name)
+            self.send_simple(500)
 
     def do_GET(self) -> None:
         self.send_simple(405)
@@ -325,8 +332,10 @@ class Listener:
         stats: Stats | None = None,
         delay: Callable[[], float] | None = None,
         ports: tuple[int, int] = (HTTP_PORT, HTTPS_PORT),
+        wire_tap: Callable[[str, str, bytes], None] | None = None,
     ) -> None:
-        """``delay`` returns real seconds to hold every request (the slow_host fault); ``app`` answers decrypted SOAP."""
+        """``delay`` returns real seconds to hold every request (the slow_host fault); ``app`` answers decrypted SOAP;
+        ``wire_tap(scheme, content_type, body)`` sees every request body exactly as it arrived (tests)."""
         self.host_name = host_name
         self.address = address
         self.app = app
@@ -335,6 +344,7 @@ class Listener:
         self.stats = stats or Stats()
         self.delay = delay
         self.ports = ports
+        self.wire_tap = wire_tap
         self._tls = tls
         self._ssl = _ssl_context(tls) if tls else None
         self.ntlm = NtlmAcceptor(accounts, workdir, pki.tls_server_end_point(tls.cert) if tls else None)
@@ -390,6 +400,8 @@ class Listener:
             return
         body = h.rfile.read(int(length))
         self.stats.add(self.host_name, requests=1, bytes_in=len(body))
+        if self.wire_tap:
+            self.wire_tap(h.server.scheme, h.headers.get("Content-Type", ""), body)
         if self.delay:
             pause = self.delay()
             if pause > 0:
@@ -462,7 +474,7 @@ class Listener:
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Refused("malformed Basic credentials") from exc
         cred = self.accounts.check_password(user, password)
-        if cred is None or cred.is_domain:  # Basic authenticates local accounts only
+        if cred is None or cred.domain:  # Basic authenticates local accounts only
             raise _Refused(f"Basic logon of {user!r} failed")
         return self._authorised(cred)
 
