@@ -1,0 +1,170 @@
+"""WSManService driven by pywinrm's own Protocol (its transport short-circuited to the service, HTTP 500 → fault)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from winrm.exceptions import WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
+from winrm.protocol import Protocol
+
+from simulator import wsman
+
+
+class Job:
+    def __init__(self, result: wsman.ProcessResult, needs_stdin: bool = False, seconds: float = 0.0) -> None:
+        self.result = result
+        self.needs_stdin = needs_stdin
+        self.seconds = seconds
+        self.stdin: bytes | None = None
+
+    def run(self, stdin: bytes) -> wsman.ProcessResult:
+        self.stdin = stdin
+        time.sleep(self.seconds)
+        return self.result
+
+
+class Runner:
+    def __init__(self) -> None:
+        self.next: Job = Job(wsman.ProcessResult(0, b"hello\r\n"))
+        self.prepared: list[tuple[str, list[str], str]] = []
+
+    def prepare(self, command: str, arguments: list[str], user: str) -> Job:
+        self.prepared.append((command, arguments, user))
+        return self.next
+
+
+def protocol_for(service: wsman.WSManService, operation_timeout: int = 20) -> Protocol:
+    """A real pywinrm Protocol whose transport hands the SOAP to the service (and raises on HTTP 500 like requests)."""
+    proto = Protocol("http://sim:5985/wsman", transport="plaintext", username="u", password="p", operation_timeout_sec=operation_timeout,
+                     read_timeout_sec=operation_timeout + 10)  # fmt: skip
+
+    def send_message(message: str | bytes) -> bytes:
+        body = message.encode() if isinstance(message, str) else message
+        reply = service.handle(body, wsman.Caller(user="EX01\\Administrator"))
+        if reply.status != 200:
+            raise WinRMTransportError("http", reply.status, reply.body.decode())
+        return reply.body
+
+    proto.transport.send_message = send_message  # type: ignore[method-assign]
+    return proto
+
+
+@pytest.fixture
+def runner():
+    return Runner()
+
+
+@pytest.fixture
+def service(runner):
+    return wsman.WSManService("EX01", runner)
+
+
+def test_shell_command_output_and_cleanup(service, runner):
+    proto = protocol_for(service)
+    shell = proto.open_shell(codepage=65001)
+    command = proto.run_command(shell, "ipconfig", ["/all"])
+    out, err, rc = proto.get_command_output(shell, command)
+    assert (out, err, rc) == (b"hello\r\n", b"", 0)
+    assert runner.prepared == [("ipconfig", ["/all"], "EX01\\Administrator")]
+    proto.cleanup_command(shell, command)  # asserts RelatesTo == MessageID
+    proto.close_shell(shell, close_session=False)  # same assertion
+    assert service.shell_count == 0
+
+
+def test_exit_code_and_stderr(service, runner):
+    runner.next = Job(wsman.ProcessResult(3, b"", b"boom"))
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    assert proto.get_command_output(shell, proto.run_command(shell, "x")) == (b"", b"boom", 3)
+
+
+def test_large_output_is_split_across_receives(service, runner):
+    data = bytes(range(256)) * 2000  # 512 000 bytes: several envelopes of pywinrm's 150 KiB maximum
+    runner.next = Job(wsman.ProcessResult(0, data))
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    command = proto.run_command(shell, "x")
+    first = proto.get_command_output_raw(shell, command)
+    assert first[3] is False and 0 < len(first[0]) < len(data)
+    out, _, rc = proto.get_command_output(shell, command)
+    assert first[0] + out == data and rc == 0
+
+
+def test_operation_timeout_fault_is_retried_by_pywinrm(service, runner):
+    runner.next = Job(wsman.ProcessResult(0, b"late"), seconds=1.5)
+    proto = protocol_for(service, operation_timeout=1)
+    shell = proto.open_shell()
+    command = proto.run_command(shell, "x")
+    with pytest.raises(WinRMOperationTimeoutError):
+        proto.get_command_output_raw(shell, command)
+    assert proto.get_command_output(shell, command) == (b"late", b"", 0)
+
+
+def test_command_reading_stdin_runs_after_end(service, runner):
+    job = runner.next = Job(wsman.ProcessResult(0, b"ok"), needs_stdin=True)
+    proto = protocol_for(service, operation_timeout=1)
+    shell = proto.open_shell()
+    command = proto.run_command(shell, "PowerShell", ["-EncodedCommand", "x"], console_mode_stdin=False)
+    proto.send_command_input(shell, command, b"part1,")
+    with pytest.raises(WinRMOperationTimeoutError):  # still waiting for the rest of stdin
+        proto.get_command_output_raw(shell, command)
+    proto.send_command_input(shell, command, b"part2", end=True)
+    assert proto.get_command_output(shell, command)[0] == b"ok"
+    assert job.stdin == b"part1,part2"
+
+
+def test_unknown_shell_fault(service):
+    proto = protocol_for(service)
+    with pytest.raises(WSManFaultError) as info:
+        proto.run_command("0000-NOPE", "x")
+    assert info.value.wsman_fault_code == wsman.CODE_SHELL_NOT_FOUND
+    assert "shell was not found" in info.value.reason
+
+
+def test_reset_forgets_shells(service):
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    service.reset()
+    with pytest.raises(WSManFaultError):
+        proto.run_command(shell, "x")
+
+
+def test_drop_decision_on_command(runner):
+    decisions = ["drop", None]
+    service = wsman.WSManService("EX01", runner, on_command=lambda caller: decisions.pop(0))
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    reply = service.handle(_command_envelope(proto, shell), wsman.Caller(user="u"))
+    assert reply.drop
+    assert proto.get_command_output(shell, proto.run_command(shell, "x"))[2] == 0
+
+
+def test_after_command_hook_runs(runner):
+    saved = threading.Event()
+    service = wsman.WSManService("EX01", runner, after_command=saved.set)
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    proto.get_command_output(shell, proto.run_command(shell, "x"))
+    assert saved.wait(2)
+
+
+def test_unsupported_action_is_a_fault(service):
+    envelope = wsman.envelope("http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate", "uuid:1", "")
+    reply = service.handle(envelope.replace("<a:RelatesTo>", "<a:MessageID>uuid:1</a:MessageID><a:RelatesTo>").encode(), wsman.Caller(user="u"))
+    assert reply.status == 500 and b"not modelled by the simulator" in reply.body
+
+
+def test_parse_duration():
+    assert wsman.parse_duration("PT20S") == 20
+    assert wsman.parse_duration("PT1M30.5S") == 90.5
+    assert wsman.parse_duration("junk") is None
+
+
+def _command_envelope(proto: Protocol, shell: str) -> bytes:
+    import xmltodict
+
+    req = {"env:Envelope": proto.build_wsman_header(action=wsman.ACTION_COMMAND, resource_uri=wsman.CMD_RESOURCE, shell_id=shell)}
+    req["env:Envelope"]["env:Body"] = {"rsp:CommandLine": {"rsp:Command": "x"}}
+    return xmltodict.unparse(req).encode()
