@@ -29,7 +29,7 @@ def win_command(m: ModuleRun) -> None:
         command = p["_raw_params"].strip()
     else:
         argv = list(p["argv"])
-        argv[0] = _resolve_executable(host, argv[0], p["chdir"])
+        argv[0] = _resolve_executable(m, argv[0], p["chdir"])
         command = winpath.join_command_line(argv)
     m.result["cmd"] = command
     m.result["rc"] = 0
@@ -71,14 +71,20 @@ def run_process(host: Any, command: str, *, cwd: str | None, user: str, stdin: s
     return host.run(command, **kwargs)
 
 
-def _resolve_executable(host: Any, name: str, chdir: str | None) -> str:
-    """Resolve-ExecutablePath: add .exe, look it up on PATH, then relative to chdir, else use it as given."""
+def _resolve_executable(m: ModuleRun, name: str, chdir: str | None) -> str:
+    """Resolve-ExecutablePath: add .exe, look it up like Get-Command (the Path folders), then relative to chdir, else as given."""
+    host = m.host
     if not winpath_has_extension(name):
         name = f"{name}.exe"
-    which = getattr(host, "which", None)
-    found = which(name) if which else None
-    if found:
-        return found
+    if "\\" in name or "/" in name or ":" in name:
+        if host.exists(name) and not host.is_dir(name):
+            return host.stat(name).path
+    else:
+        folders = next((v for k, v in m.env.items() if k.lower() == "path"), "").split(";")
+        for folder in filter(None, folders):
+            candidate = f"{folder.rstrip(chr(92))}\\{name}"
+            if host.exists(candidate) and not host.is_dir(candidate):
+                return host.stat(candidate).path
     if chdir:
         candidate = f"{chdir.rstrip(chr(92))}\\{name}"
         if host.exists(candidate):

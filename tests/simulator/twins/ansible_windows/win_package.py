@@ -155,7 +155,7 @@ def _invoke(m: ModuleRun, command: str, log: str | None) -> None:
         m.result["stdout"] = _text(outcome.stdout)
         m.result["stderr"] = _text(outcome.stderr)
         if log and m.host.exists(log):
-            m.result["log"] = m.host.read_bytes(log).decode("utf-8-sig", errors="replace")
+            m.result["log"] = _log_text(m.host.read_bytes(log))
         m.fail_json(f"unexpected rc from '{command}': see rc, stdout, and stderr for more details")
     m.result["failed"] = False
     if rc == 3010:
@@ -173,6 +173,15 @@ def _version(text: str) -> tuple[int, ...]:
     """[System.Version]: missing build/revision parts are -1, so '1.2' never equals a file's 1.2.0.0."""
     parts = [int(x) if x.isdigit() else 0 for x in str(text).split(".")]
     return tuple((*parts, -1, -1, -1, -1)[:4])
+
+
+def _log_text(data: bytes) -> str:
+    """Get-Content of an msiexec log: Windows Installer may write it as UTF-16."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
+    if data[1:2] == b"\x00":
+        return data.decode("utf-16-le", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _text(data: bytes | str | None) -> str:
