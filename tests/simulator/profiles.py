@@ -1,0 +1,275 @@
+"""Host-state profiles: what an installed product leaves on a host, reusable by seeds and by programs (a later Exchange
+Setup program applies the same profile when a recovery succeeds).
+
+exchange_server(host, spec): Exchange 2013/2016/2019/SE as exchange-recovery-facts.md describes it: the Setup registry key
+(MsiInstallPath, MsiProductMajor/Minor, MsiBuildMajor/Minor), role keys with UnpackedVersion + ConfiguredVersion, the
+Uninstall entry with InstallDate (what IE15 and DSC check), the ExchangeInstallPath system variable, the services of
+section 3 with their start modes and states, the prerequisites of section 2 (features, .NET, VC++, UCMA, URL Rewrite) and
+ExSetup.exe in Bin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simulator import programs
+from simulator.hoststate import Product
+
+if TYPE_CHECKING:
+    from simulator.host import Host
+
+EXCHANGE_SETUP_KEY = r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup"
+EXCHANGE_V15_KEY = r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15"
+SYSTEM_ENVIRONMENT = r"HKLM:\SYSTEM\CurrentControlSet\Control\Session Manager\Environment"
+DEFAULT_INSTALL_PATH = r"C:\Program Files\Microsoft\Exchange Server\V15"
+# Uninstall key names IE15 checks for InstallDate (facts section 1)
+EXCHANGE_PRODUCT_CODES = {
+    "15.0": "{4934D1EA-BE46-48B1-8847-F1AF20E892C1}",
+    "15.1": "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}",
+    "15.2": "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}",
+}
+
+# Prerequisite features (ODX prerequisites.md web set); Server Core drops the GUI ones.
+EXCHANGE_FEATURES = (
+    "Server-Media-Foundation",
+    "NET-Framework-45-Features",
+    "RPC-over-HTTP-proxy",
+    "RSAT-Clustering",
+    "RSAT-Clustering-CmdInterface",
+    "RSAT-Clustering-Mgmt",
+    "RSAT-Clustering-PowerShell",
+    "WAS-Process-Model",
+    "Web-Asp-Net45",
+    "Web-Basic-Auth",
+    "Web-Client-Auth",
+    "Web-Digest-Auth",
+    "Web-Dir-Browsing",
+    "Web-Dyn-Compression",
+    "Web-Http-Errors",
+    "Web-Http-Logging",
+    "Web-Http-Redirect",
+    "Web-Http-Tracing",
+    "Web-ISAPI-Ext",
+    "Web-ISAPI-Filter",
+    "Web-Lgcy-Mgmt-Console",
+    "Web-Metabase",
+    "Web-Mgmt-Console",
+    "Web-Mgmt-Service",
+    "Web-Net-Ext45",
+    "Web-Request-Monitor",
+    "Web-Server",
+    "Web-Stat-Compression",
+    "Web-Static-Content",
+    "Web-Windows-Auth",
+    "Web-WMI",
+    "Windows-Identity-Foundation",
+    "RSAT-ADDS",
+)
+EDGE_FEATURES = ("ADLDS",)
+
+# (service, display name, start mode, state) — 2016/2019 Mailbox capture, facts section 3
+_MAILBOX_SERVICES = (
+    ("MSExchangeADTopology", "Microsoft Exchange Active Directory Topology", "auto", "running"),
+    ("MSExchangeAntispamUpdate", "Microsoft Exchange Anti-spam Update", "auto", "running"),
+    ("MSComplianceAudit", "Microsoft Exchange Compliance Audit", "auto", "running"),
+    ("MSExchangeCompliance", "Microsoft Exchange Compliance Service", "auto", "running"),
+    ("MSExchangeDagMgmt", "Microsoft Exchange DAG Management", "auto", "running"),
+    ("MSExchangeDelivery", "Microsoft Exchange Mailbox Transport Delivery", "auto", "running"),
+    ("MSExchangeDiagnostics", "Microsoft Exchange Diagnostics", "auto", "running"),
+    ("MSExchangeEdgeSync", "Microsoft Exchange EdgeSync", "auto", "running"),
+    ("MSExchangeFastSearch", "Microsoft Exchange Search", "auto", "running"),
+    ("MSExchangeFrontEndTransport", "Microsoft Exchange Frontend Transport", "auto", "running"),
+    ("MSExchangeHM", "Microsoft Exchange Health Manager", "auto", "running"),
+    ("MSExchangeHMRecovery", "Microsoft Exchange Health Manager Recovery", "auto", "running"),
+    ("MSExchangeIS", "Microsoft Exchange Information Store", "auto", "running"),
+    ("MSExchangeMailboxAssistants", "Microsoft Exchange Mailbox Assistants", "auto", "running"),
+    ("MSExchangeMailboxReplication", "Microsoft Exchange Mailbox Replication", "auto", "running"),
+    ("MSExchangeMitigation", "Microsoft Exchange Emergency Mitigation Service", "auto", "running"),
+    ("MSExchangeRepl", "Microsoft Exchange Replication", "auto", "running"),
+    ("MSExchangeRPC", "Microsoft Exchange RPC Client Access", "auto", "running"),
+    ("MSExchangeServiceHost", "Microsoft Exchange Service Host", "auto", "running"),
+    ("MSExchangeSubmission", "Microsoft Exchange Mailbox Transport Submission", "auto", "running"),
+    ("MSExchangeThrottling", "Microsoft Exchange Throttling", "auto", "running"),
+    ("MSExchangeTransport", "Microsoft Exchange Transport", "auto", "running"),
+    ("MSExchangeTransportLogSearch", "Microsoft Exchange Transport Log Search", "auto", "running"),
+    ("HostControllerService", "Search Host Controller", "auto", "running"),
+    ("SearchExchangeTracing", "Tracing Service for Search in Exchange", "auto", "running"),
+    ("FMS", "Microsoft Filtering Management Service", "auto", "running"),
+    ("MSExchangeImap4", "Microsoft Exchange IMAP4", "manual", "stopped"),
+    ("MSExchangeIMAP4BE", "Microsoft Exchange IMAP4 Backend", "manual", "stopped"),
+    ("MSExchangePop3", "Microsoft Exchange POP3", "manual", "stopped"),
+    ("MSExchangePOP3BE", "Microsoft Exchange POP3 Backend", "manual", "stopped"),
+    ("wsbexchange", "Microsoft Exchange Server Extension for Windows Server Backup", "manual", "stopped"),
+)
+_UM_SERVICES = (  # 2016 only
+    ("MSExchangeUM", "Microsoft Exchange Unified Messaging", "auto", "running"),
+    ("MSExchangeUMCR", "Microsoft Exchange Unified Messaging Call Router", "auto", "running"),
+    ("MSExchangeNotificationsBroker", "Microsoft Exchange Notifications Broker", "auto", "stopped"),
+)
+_EDGE_SERVICES = (
+    ("ADAM_MSExchange", "Microsoft Exchange ADAM", "auto", "running"),
+    ("MSExchangeAntispamUpdate", "Microsoft Exchange Anti-spam Update", "auto", "running"),
+    ("MSExchangeEdgeCredential", "Microsoft Exchange Credential Service", "auto", "running"),
+    ("MSExchangeDiagnostics", "Microsoft Exchange Diagnostics", "auto", "running"),
+    ("MSExchangeHM", "Microsoft Exchange Health Manager", "auto", "running"),
+    ("MSExchangeHMRecovery", "Microsoft Exchange Health Manager Recovery", "auto", "running"),
+    ("MSExchangeServiceHost", "Microsoft Exchange Service Host", "auto", "running"),
+    ("MSExchangeTransport", "Microsoft Exchange Transport", "auto", "running"),
+    ("MSExchangeTransportLogSearch", "Microsoft Exchange Transport Log Search", "auto", "running"),
+)
+# Services that need AD topology first; ADTopology itself needs Net.Tcp Port Sharing (so that one must not be Disabled).
+_NEEDS_TOPOLOGY = {
+    "MSExchangeIS",
+    "MSExchangeTransport",
+    "MSExchangeFrontEndTransport",
+    "MSExchangeRPC",
+    "MSExchangeRepl",
+    "MSExchangeMailboxAssistants",
+    "MSExchangeDelivery",
+    "MSExchangeSubmission",
+    "MSExchangeEdgeSync",
+    "MSExchangeMailboxReplication",
+    "MSExchangeServiceHost",
+    "MSExchangeThrottling",
+}
+
+# Role keys under HKLM\SOFTWARE\Microsoft\ExchangeServer\v15 per role (2016+: the Mailbox role holds every component)
+_ROLE_KEYS = {
+    "Mailbox": ("MailboxRole", "ClientAccessRole", "HubTransportRole", "FrontendTransportRole", "CafeRole"),
+    "ClientAccess": ("ClientAccessRole", "CafeRole", "FrontendTransportRole"),
+    "Edge": ("EdgeTransportRole",),
+}
+
+# Prerequisite runtimes by DisplayName (how HealthChecker finds them). Product codes as commonly reported; unverified.
+_VCREDIST = (
+    ("{37B8F9C7-03FB-3253-8781-2517C99D7C00}", "Microsoft Visual C++ 2012 x64 Additional Runtime - 11.0.61030", "11.0.61030"),
+    ("{CF2BEA3C-26EA-32F8-AA9B-331F7E34BA97}", "Microsoft Visual C++ 2012 x64 Minimum Runtime - 11.0.61030", "11.0.61030"),
+    ("{929FBD26-9020-399B-9A7A-751D61F0B942}", "Microsoft Visual C++ 2013 x64 Additional Runtime - 12.0.40664", "12.0.40664"),
+    ("{A749D8E6-B613-3BE3-8F5F-045C84EBA29B}", "Microsoft Visual C++ 2013 x64 Minimum Runtime - 12.0.40664", "12.0.40664"),
+)
+UCMA_KEY = r"HKLM:\SOFTWARE\Microsoft\UCMA\{902F4F35-D5DC-4363-8671-D5EF0D26C21D}"
+URL_REWRITE_KEY = r"HKLM:\SOFTWARE\Microsoft\IIS Extensions\URL Rewrite"
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in str(version).split("."))
+
+
+def exchange_spec(host: Host, spec: Any) -> dict[str, Any]:
+    """The profile parameters: `true` takes them from the domain's Exchange server object of the same name."""
+    if spec is True:
+        org = host.estate.domain.exchange if host.estate and host.estate.domain else None
+        server = org.servers.get(host.name.upper()) if org else None
+        if server is None:
+            raise ValueError(f"hosts.{host.name}.state.exchange: true needs domain.exchange.servers.{host.name}")
+        return {"version": server.version, "roles": list(server.roles), "install_path": server.install_path}
+    if not isinstance(spec, dict) or "version" not in spec:
+        raise ValueError(f"hosts.{host.name}.state.exchange: expected true or a mapping with version, roles, install_path")
+    return {"roles": ["Mailbox"], "install_path": DEFAULT_INSTALL_PATH, **spec}
+
+
+def exchange_server(host: Host, spec: Any) -> None:
+    """Make `host` an installed, configured Exchange 2013+ server."""
+    p = exchange_spec(host, spec)
+    version = str(p["version"])
+    v = version_tuple(version)
+    if v[:1] != (15,) or len(v) != 4:
+        raise ValueError(f"exchange version must be a 15.x.build.rev number (2013 or later), not {version!r}")
+    roles = list(p["roles"])
+    install = str(p["install_path"]).rstrip("\\")
+    edge = "Edge" in roles
+    _prerequisites(host, v, edge)
+    _registry(host, version, v, roles, install)
+    _files(host, version, install)
+    _services(host, v, roles, edge, install)
+
+
+def _prerequisites(host: Host, v: tuple[int, ...], edge: bool) -> None:
+    features = EDGE_FEATURES if edge else EXCHANGE_FEATURES
+    available = [f for f in features if host.feature(f) is not None]
+    host.install_features(available)
+    host._apply_pending_features()
+    host.clear_pending_reboot()
+    release = 528040 if v >= (15, 1) else 461808  # 4.8 for 2016/2019/SE, 4.7.2 for 2013 CU23
+    current = host.reg_get_value(r"HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full", "Release")
+    if current is None or current.data < release:
+        host.reg_set_value(r"HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full", "Release", release, "REG_DWORD", create_key=True)
+    for code, name, ver in _VCREDIST:
+        host.install_product(Product(code=code, name=name, version=ver, publisher="Microsoft Corporation"))
+    if not edge:
+        host.reg_seed(UCMA_KEY, {"Version": "5.0.8308.0"})
+        host.reg_seed(URL_REWRITE_KEY, {"Version": "7.2.1993"})
+        host.set_service("NetTcpPortSharing", start_mode="auto")
+        if host.service("NetTcpPortSharing").state != "running":
+            host.state.services["nettcpportsharing"].state = "running"
+
+
+def _registry(host: Host, version: str, v: tuple[int, ...], roles: list[str], install: str) -> None:
+    host.reg_seed(
+        EXCHANGE_SETUP_KEY,
+        {
+            "MsiInstallPath": install + "\\",
+            "MsiProductMajor": v[0],
+            "MsiProductMinor": v[1],
+            "MsiBuildMajor": v[2],
+            "MsiBuildMinor": v[3],
+            "Services": install + "\\Bin",
+        },
+    )
+    keys = {k for r in roles for k in _ROLE_KEYS.get(r, ())}
+    if v[:2] == (15, 1) and "Mailbox" in roles:
+        keys.add("UnifiedMessagingRole")
+    for key in sorted(keys):
+        host.reg_seed(rf"{EXCHANGE_V15_KEY}\{key}", {"UnpackedVersion": version, "ConfiguredVersion": version})
+    product_names = {(15, 0): "Microsoft Exchange Server 2013", (15, 1): "Microsoft Exchange Server 2016", (15, 2): "Microsoft Exchange Server 2019"}
+    name = product_names[v[:2]]
+    if v[:2] == (15, 2) and v[2] >= 2562:
+        name = "Microsoft Exchange Server Subscription Edition"
+    cu_name = f"{name} Cumulative Update" if v[:2] != (15, 2) or v[2] < 2562 else name
+    host.install_product(
+        Product(
+            code=EXCHANGE_PRODUCT_CODES[f"{v[0]}.{v[1]}"],
+            name=cu_name,
+            version=version,
+            publisher="Microsoft Corporation",
+            install_location=install + "\\",
+            msi=False,
+            uninstall_string=rf'"{install}\Bin\Setup.exe" /mode:uninstall',
+        )
+    )
+    host.reg_seed(SYSTEM_ENVIRONMENT, {"ExchangeInstallPath": {"type": "REG_EXPAND_SZ", "data": install + "\\"}})
+
+
+def _files(host: Host, version: str, install: str) -> None:
+    for sub in ("Bin", "Logging", "TransportRoles\\data\\Queue", "Mailbox", "Scripts"):
+        host.mkdir(rf"{install}\{sub}")
+    host.write_bytes(rf"{install}\Bin\ExSetup.exe", programs.marker("stub", {"file_version": version, "stdout": f"Version {version}\r\n"}))
+    host.write_bytes(rf"{install}\Bin\EdgeTransport.exe.config", _EDGE_TRANSPORT_CONFIG.encode())
+
+
+def _services(host: Host, v: tuple[int, ...], roles: list[str], edge: bool, install: str) -> None:
+    table = list(_EDGE_SERVICES if edge else _MAILBOX_SERVICES)
+    if not edge and v[:2] == (15, 1):
+        table += list(_UM_SERVICES)
+    mitigation_since = {(15, 1): (15, 1, 2375), (15, 2): (15, 2, 986)}.get(v[:2], (99,))
+    for name, display, mode, state in table:
+        if name == "MSExchangeMitigation" and v[:3] < mitigation_since:
+            continue
+        if name in ("MSExchangeHMRecovery", "MSComplianceAudit", "MSExchangeCompliance") and v[:2] == (15, 0):
+            continue
+        deps = ["MSExchangeADTopology"] if name in _NEEDS_TOPOLOGY and not edge else []
+        if name == "MSExchangeADTopology":
+            deps = ["NetTcpPortSharing"]
+        path = rf"{install}\Bin\{name}.exe" if name.startswith("MSExchange") else rf"{install}\Bin\Microsoft.Exchange.ServiceHost.exe"
+        if host.service(name) is None:
+            host.create_service(name, display, path, mode, dependencies=deps, state=state)
+
+
+_EDGE_TRANSPORT_CONFIG = """<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <appSettings>
+    <add key="QueueDatabasePath" value="" />
+    <add key="QueueDatabaseLoggingPath" value="" />
+  </appSettings>
+</configuration>
+"""
