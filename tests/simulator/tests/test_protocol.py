@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from simulator import faults
+from simulator.estate import Estate, load_host, prepare_state_dir
 from simulator.server import EstateServer
 
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[3]
-HOSTS = {"EX01": ("127.0.10.11", "Ex01-Passw0rd!"), "EX02": ("127.0.10.12", "Ex02:Other-pw")}
 
 
 class Wire:
@@ -36,43 +36,17 @@ class Wire:
         self.bodies.append((host, scheme, content_type, body))
 
 
-class Lab:
-    """Interim estate (until simulator.estate lands): real Hosts on a fresh baseline, one clock, a FaultSet on control.json."""
-
-    def __init__(self, state_dir: Path) -> None:
-        from datetime import UTC, datetime
-
-        from simulator import baseline
-        from simulator.clock import Clock
-        from simulator.host import Host
-        from simulator.hoststate import Account, HostState
-
-        self.name = "protocol"
-        self.state_dir = state_dir
-        self.allow_unencrypted = False
-        self.domain = None
-        self.clock = Clock(0.05)
-        self.faults = faults.FaultSet(state_dir / "control.json")
-        self.hosts = {}
-        for name, (_, password) in HOSTS.items():
-            root = state_dir / "hosts" / name
-            (root / "fs").mkdir(parents=True)
-            account = Account(f"{name}\\Administrator", password, admin=True)
-            state = HostState(name=name, os=baseline.os_defaults({"version": "10.0.17763"}), accounts={account.name.casefold(): account})
-            state.boot_time = self.clock.time() - 3600
-            host = Host(state, root, estate=self, clock=self.clock, faults=self.faults, reboot_seconds=30)
-            baseline.build(host, {"C": {"size_gb": 100, "free_gb": 60}}, datetime.now(UTC))
-            host.save()
-            self.hosts[name] = host
-
-    def address_of(self, name: str) -> str:
-        return HOSTS[name][0]
+PASSWORDS = {"EX01": "Ex01-Passw0rd!", "EX02": "Ex02:Other-pw"}
 
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory):
     state = tmp_path_factory.mktemp("estate")
-    lab = Lab(state)
+    hosts = {
+        name: {"address": "auto", "os": {"version": "10.0.17763"}, "accounts": {"Administrator": {"password": pw, "admin": True}}}
+        for name, pw in PASSWORDS.items()
+    }
+    lab = prepare_state_dir({"name": "protocol", "time_scale": 0.05, "reboot_seconds": 30, "hosts": hosts}, state)
     wire = Wire()
     server = EstateServer(lab, state, wire_tap=wire)
     server.start()
@@ -82,9 +56,8 @@ def estate(tmp_path_factory):
 
 def inventory(tmp_path: Path, state: Path, **overrides: object) -> Path:
     """An inventory like the one `python -m simulator start` writes, with per-test overrides."""
-    hosts = {}
-    for name, (address, password) in HOSTS.items():
-        hosts[name] = {"ansible_host": address, "ansible_password": password}
+    lab = Estate.open(state, writable=False)
+    hosts = {name: {"ansible_host": lab.address_of(name), "ansible_password": pw} for name, pw in PASSWORDS.items()}
     common = {
         "ansible_connection": "winrm",
         "ansible_user": "Administrator",
@@ -149,9 +122,9 @@ def test_basic_over_http_is_refused(estate, tmp_path):
 
 
 def test_wrong_password_and_other_hosts_password_are_unreachable(estate, tmp_path):
-    inv = inventory(tmp_path, estate["state"], ansible_password=HOSTS["EX02"][1])  # group var overrides nothing: set per host below
+    inv = inventory(tmp_path, estate["state"])
     data = json.loads(inv.read_text())
-    data["all"]["hosts"]["EX01"]["ansible_password"] = HOSTS["EX02"][1]
+    data["all"]["hosts"]["EX01"]["ansible_password"] = PASSWORDS["EX02"]
     inv.write_text(json.dumps(data))
     result = ansible(tmp_path, inv, "all", "-m", "ansible.windows.win_ping")
     assert "EX01 | UNREACHABLE" in result.stdout and "ntlm: the specified credentials were rejected by the server" in result.stdout
@@ -172,7 +145,7 @@ def test_copy_and_fetch_5mb_byte_identical(estate, tmp_path):
 """
     result = ansible(tmp_path, inventory(tmp_path, estate["state"]), playbook=play)
     assert result.returncode == 0, result.stdout + result.stderr
-    host = estate["lab"].hosts["EX01"]
+    host = load_host(estate["state"], "EX01")  # the host as saved on disk, not through the server
     assert hashlib.sha256(host.read_bytes("C:\\transfer\\big.bin")).digest() == hashlib.sha256(data).digest()
     assert (tmp_path / "fetched.bin").read_bytes() == data
 
@@ -195,7 +168,7 @@ def test_runas_become(estate, tmp_path):
       ignore_errors: true
     - ansible.builtin.assert:
         that: ["bad is failed", "'The user name or password is incorrect' in bad.msg"]
-""".replace("PASSWORD", HOSTS["EX01"][1])
+""".replace("PASSWORD", PASSWORDS["EX01"])
     result = ansible(tmp_path, inventory(tmp_path, estate["state"]), playbook=play)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -214,7 +187,7 @@ def test_async_task_completes(estate, tmp_path):
 """
     result = ansible(tmp_path, inventory(tmp_path, estate["state"]), playbook=play)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert estate["lab"].hosts["EX01"].is_dir("C:\\async-marker")
+    assert load_host(estate["state"], "EX01").is_dir("C:\\async-marker")
 
 
 def test_win_reboot_completes_and_boot_time_moves(estate, tmp_path):
