@@ -548,7 +548,8 @@ class Estate:
                 continue  # a domain account: lives in the domain
             bare = user.split("\\")[-1]
             state.accounts[f"{cfg.name}\\{bare}".casefold()] = Account(f"{cfg.name}\\{bare}", spec["password"], spec["admin"], False)
-        host = Host(state, root, **{**kwargs, "autosave": False})
+        # faults apply at run time, not while the baseline and seed are laid down
+        host = Host(state, root, **{**kwargs, "autosave": False, "faults": None})
         self._hosts[cfg.name] = host
         now = self.clock.now()
         state.boot_time = self.clock.time()
@@ -556,6 +557,7 @@ class Estate:
         host.write_event("System", "EventLog", 6005, "Information", "The Event log service was started.", time=state.boot_time)
         if cfg.seed:
             baseline.apply_seed(host, cfg.seed)
+        host.faults = self.faults
         host.autosave = True
         host._dirty = True
         host.save()
@@ -573,8 +575,12 @@ class Estate:
             cfg.seed = seeds[cfg.name]
             if cfg.seed:
                 host = self.host(cfg.name)
-                with host.mutating():
-                    baseline.apply_seed(host, cfg.seed)
+                host.faults = None
+                try:
+                    with host.mutating():
+                        baseline.apply_seed(host, cfg.seed)
+                finally:
+                    host.faults = self.faults
 
     def address_of(self, name: str) -> str:
         return self.config.host_config(name).address

@@ -44,6 +44,9 @@ def parse_reg_path(path: str) -> tuple[str, tuple[str, ...]]:
             p = p[len(prefix) :]
             break
     head, _, rest = p.partition("\\")
+    if ":" in head:  # HKLM:SOFTWARE\x is relative to the drive's root (its location unless Set-Location moved it)
+        head, _, first = head.partition(":")
+        rest = f"{first}\\{rest}" if first else rest
     hive = HIVES.get(head.rstrip(":").upper())
     if hive is None:
         raise WinError(ERROR_FILE_NOT_FOUND, f"Cannot find drive. A drive with the name '{head.rstrip(':')}' does not exist.", path=path)
