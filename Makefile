@@ -75,13 +75,19 @@ changelog-lint: venv
 unit: venv
 	$(BIN)/python -m pytest tests/unit
 
-# ansible-test needs the collection under ansible_collections/ as its working directory; ANSIBLE_TEST_CONTENT_ROOT
-# would be resolved through the link, so it runs in a clean copy of the tracked and new (not ignored) files.
+# ansible-test runs in the collection link (it needs .../ansible_collections/<ns>/<name>) and lists files through git, so it
+# sees exactly the tracked and new, not ignored files. It installs each test's pinned requirements into managed virtual
+# environments under $(ANSIBLE_TEST_HOME), reused on later runs; their pip bootstrap comes from ensurepip (see
+# tests/tools/get_pip_offline.py) because ansible-test's download host is not reachable here.
+# Tests that cannot run without pwsh are listed, with the reason, in tests/sanity/skip.txt.
+ANSIBLE_TEST_HOME := $(WORK)/ansible-test-home
+# the pip version ansible-test bootstraps (its cache file name carries it)
+ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c "import re, ansible_test._internal.python_requirements as r; print(re.search(r\"pip='([0-9.]+)'\", open(r.__file__).read()).group(1))")
 sanity: venv
-	rm -rf $(WORK)/sanity && mkdir -p $(WORK)/sanity/ansible_collections/exchange_dr/recovery
-	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(WORK)/sanity/ansible_collections/exchange_dr/recovery
-	cd $(WORK)/sanity/ansible_collections/exchange_dr/recovery && \
-	  $(BIN)/ansible-test sanity --color no --python 3.11 $$(cat tests/sanity/skip.txt | sed -n 's/^\([a-z0-9-]*\).*/--skip-test \1/p')
+	mkdir -p $(ANSIBLE_TEST_HOME)/.ansible/test/cache
+	cp tests/tools/get_pip_offline.py $(ANSIBLE_TEST_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
+	cd $(COLLECTION_LINK) && HOME=$(ANSIBLE_TEST_HOME) ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION_LINK) \
+	  $(BIN)/ansible-test sanity --color no --python 3.11 $$(sed -n 's/^\([a-z0-9-]*\)[[:space:]].*/--skip-test \1/p' tests/sanity/skip.txt)
 
 build: venv
 	rm -rf $(WORK)/build && mkdir -p $(WORK)/build
