@@ -210,7 +210,13 @@ def _set_state(m: ModuleRun, service: Any, state: str | None) -> None:
     if not state:
         after["state"] = _services.STATE_NAMES.get(current, current)
     elif state == "started" and current != "running":
-        if not m.check_mode:
+        if current == "paused":
+            if not m.check_mode:
+                try:
+                    m.host.resume_service(service.name)
+                except WinError as e:
+                    m.fail_json(f"failed to start service from paused state {service.name}: {e}")
+        elif not m.check_mode:
             _start(m, service)
         m.result["changed"] = True
     elif state == "stopped" and current != "stopped":
@@ -224,11 +230,11 @@ def _set_state(m: ModuleRun, service: Any, state: str | None) -> None:
     elif state == "paused" and current != "paused":
         if not (service.can_pause and current in ("running", "paused")):
             m.fail_json(f"failed to pause service {service.name}: The service does not support pausing")
-        pause = getattr(m.host, "pause_service", None)
-        if pause is None:
-            m.fail_json("simulator: pausing a service is not modelled by this host")
         if not m.check_mode:
-            pause(service.name)
+            try:
+                m.host.pause_service(service.name)
+            except WinError as e:
+                m.fail_json(f"failed to pause service {service.name}: {e}")
         m.result["changed"] = True
 
 
