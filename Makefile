@@ -35,6 +35,8 @@ help:
 	@echo "make sanity      ansible-test sanity (the tests that can run without pwsh)"
 	@echo "make build       ansible-galaxy collection build + tarball content check"
 	@echo "make docs-check  render every plugin with ansible-doc"
+	@echo "make simulator   simulator end-to-end tests (real ansible against simulated hosts)"
+	@echo "make integration integration targets against simulated estates (TARGETS=\"a b\" for some)"
 	@echo "make bench       benchmarks (printed figures, nothing asserted)"
 
 venv: $(STAMP) $(COLLECTION_LINK)
@@ -78,15 +80,19 @@ unit: venv
 # ansible-test runs in the collection link (it needs .../ansible_collections/<ns>/<name>) and lists files through git, so it
 # sees exactly the tracked and new, not ignored files. It installs each test's pinned requirements into managed virtual
 # environments under $(ANSIBLE_TEST_HOME), reused on later runs; their pip bootstrap comes from ensurepip (see
-# tests/tools/get_pip_offline.py) because ansible-test's download host is not reachable here.
+# tests/tools/get_pip_offline.py) because ansible-test's download host is not reachable here. validate-modules gets the
+# argument specs of PowerShell modules from a `pwsh` stand-in that evaluates them statically (tests/tools/pwsh_argspec.py).
 # Tests that cannot run without pwsh are listed, with the reason, in tests/sanity/skip.txt.
 ANSIBLE_TEST_HOME := $(WORK)/ansible-test-home
+PWSH_STANDIN := $(WORK)/pwsh-standin
 # the pip version ansible-test bootstraps (its cache file name carries it)
 ANSIBLE_TEST_PIP = $(shell $(BIN)/python -c "import re, ansible_test._internal.python_requirements as r; print(re.search(r\"pip='([0-9.]+)'\", open(r.__file__).read()).group(1))")
 sanity: venv
-	mkdir -p $(ANSIBLE_TEST_HOME)/.ansible/test/cache
+	mkdir -p $(ANSIBLE_TEST_HOME)/.ansible/test/cache $(PWSH_STANDIN)
 	cp tests/tools/get_pip_offline.py $(ANSIBLE_TEST_HOME)/.ansible/test/cache/get_pip_$(subst .,_,$(ANSIBLE_TEST_PIP)).py
-	cd $(COLLECTION_LINK) && HOME=$(ANSIBLE_TEST_HOME) ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION_LINK) \
+	printf '#!/bin/sh\ncd "%s" && exec "%s" -m tests.tools.pwsh_argspec "$$@"\n' "$(ROOT)" "$(BIN)/python" > $(PWSH_STANDIN)/pwsh
+	chmod +x $(PWSH_STANDIN)/pwsh
+	cd $(COLLECTION_LINK) && HOME=$(ANSIBLE_TEST_HOME) ANSIBLE_TEST_CONTENT_ROOT=$(COLLECTION_LINK) PATH=$(PWSH_STANDIN):$$PATH \
 	  $(BIN)/ansible-test sanity --color no --python 3.11 $$(sed -n 's/^\([a-z0-9-]*\)[[:space:]].*/--skip-test \1/p' tests/sanity/skip.txt)
 
 build: venv
@@ -97,7 +103,19 @@ build: venv
 docs-check: venv
 	$(BIN)/python -m tests.tools.check_docs exchange_dr.recovery
 
-test: lint unit sanity build docs-check
+# End-to-end tests of the simulator itself: real ansible against simulated estates.
+simulator: venv
+	$(BIN)/python -m pytest tests/simulator/tests -m slow
+
+# Integration targets (tests/integration/targets/*) against simulated estates; TARGETS="a b" runs some of them.
+# Against real hosts: ansible-test windows-integration --inventory <your inventory.winrm> <target> (see README).
+integration: venv
+	$(BIN)/python -m tests.tools.run_integration $(TARGETS)
+
+bench: venv
+	$(BIN)/python -m simulator.bench
+
+test: lint unit sanity build docs-check simulator integration
 
 clean:
 	rm -rf $(WORK) .pytest_cache .ruff_cache

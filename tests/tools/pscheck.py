@@ -3,7 +3,8 @@
 No PowerShell can run on our machines, so ansible-test's pslint and its PowerShell argument-spec extraction cannot run here.
 This check stands in for them: the tree-sitter PowerShell grammar parses each file, the `$spec` hashtable literal (and shared
 specs returned by functions in required module_utils) is evaluated without executing anything, and the options are compared
-field by field with the module's YAML documentation sidecar, doc fragments included.
+field by field with the module's YAML documentation sidecar, doc fragments included. Ansible's documentation schema has no
+`no_log`, so a secret option's description carries the marker `C(no_log)` (see documented_no_log).
 
 Usage: python -m tests.tools.pscheck [PATH ...]   (directories are searched for .ps1 and .psm1 files)
 Exit status: 0 when clean, 1 when any finding is reported.
@@ -395,7 +396,7 @@ def compare_options(spec_options: dict[str, Any], doc_options: dict[str, Any], w
             problems.append(f"option {label}: invalid spec key(s) {', '.join(unknown)} (Ansible.Basic rejects them)")
         for key, absent in COMPARED_KEYS.items():
             spec_value = _normalise(key, spec_option.get(key, absent), spec_option)
-            doc_value = _normalise(key, doc_option.get(key, absent), doc_option)
+            doc_value = documented_no_log(doc_option) if key == "no_log" else _normalise(key, doc_option.get(key, absent), doc_option)
             if spec_value != doc_value:
                 problems.append(f"option {label}: {key} is {_show(spec_value)} in $spec but {_show(doc_value)} in the documentation")
         if spec_option.get("type", "str") not in VALID_TYPES:
@@ -404,6 +405,19 @@ def compare_options(spec_options: dict[str, Any], doc_options: dict[str, Any], w
         if sub_spec or sub_doc:
             problems.extend(compare_options(sub_spec or {}, sub_doc or {}, f"{label}."))
     return problems
+
+
+NO_LOG_MARKER = "C(no_log)"
+
+
+def documented_no_log(option: dict[str, Any]) -> bool:
+    """Ansible's documentation schema has no `no_log` key, so a secret option says so in its description: `C(no_log)`.
+
+    Users see it in ansible-doc; this check holds the description and the spec to the same answer.
+    """
+    description = option.get("description") or ""
+    lines = [description] if isinstance(description, str) else description
+    return bool(option.get("no_log")) or any(NO_LOG_MARKER in line for line in lines)
 
 
 def _normalise(key: str, value: Any, option: dict[str, Any]) -> Any:
@@ -484,6 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=["plugins"])
     args = parser.parse_args(argv)
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"pscheck: no such file or directory: {', '.join(missing)}", file=sys.stderr)
+        return 2
     files = discover(args.paths)
     findings = [finding for path in files for finding in check_module(path)]
     for finding in findings:

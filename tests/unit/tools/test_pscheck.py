@@ -64,6 +64,12 @@ MISMATCHES = {
         "password = @{ type = 'str' }",
         "option password: no_log is False in $spec but True",
     ),
+    "no_log marker missing": (
+        "sample.yml",
+        "Secret; never logged or returned (C(no_log)).",
+        "Secret.",
+        "option password: no_log is True in $spec but False",
+    ),
     "aliases": ("sample.yml", "aliases: [service_name]", "aliases: [svc]", "option name: aliases is ['service_name'] in $spec but ['svc']"),
     "elements": ("sample.ps1", "elements = 'str'", "elements = 'int'", "option names: elements is 'int' in $spec but 'str'"),
     "list default": ("sample.yml", "default: [a, b]", "default: [a]", "option names: default is ['a', 'b'] in $spec but ['a']"),
