@@ -344,7 +344,11 @@ def _load_fragment(sidecar: Path, reference: str) -> dict[str, Any]:
         raise ValueError(f"documentation fragment {reference!r}: use the full name (namespace.collection.fragment)")
     name, variant = parts[2], (parts[3].upper() if len(parts) > 3 else "DOCUMENTATION")
     fragment_file = sidecar.parent.parent / "doc_fragments" / f"{name}.py"
-    if not fragment_file.is_file():
+    if parts[:2] == ["ansible", "builtin"]:
+        import ansible.plugins.doc_fragments  # ansible-core's own fragments
+
+        fragment_file = Path(ansible.plugins.doc_fragments.__path__[0], f"{name}.py")
+    elif not fragment_file.is_file():
         if parts[:2] != ["exchange_dr", "recovery"]:
             import ansible_collections  # external fragments: found through the installed collections
 
