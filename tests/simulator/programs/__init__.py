@@ -197,5 +197,14 @@ __all__ = [
     "run",
 ]
 
-# Built-in programs register themselves on import.
-from simulator.programs import builtins, installers  # noqa: E402, F401
+def _load_programs() -> None:
+    """Import every program module of this package once: each registers its kinds and boot hooks on import."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_programs()

@@ -54,7 +54,7 @@ class TwinInfo:
 
 
 REGISTRY: dict[str, TwinInfo] = {}
-_TWIN_PACKAGES = ("simulator.twins.ansible_windows",)
+_TWIN_PACKAGES = ("simulator.twins.ansible_windows", "simulator.twins.exchange_dr")
 
 
 def twin(
