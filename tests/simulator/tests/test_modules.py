@@ -21,12 +21,17 @@ from simulator.testing import running_estate
 pytestmark = pytest.mark.slow
 
 PASSWORD = "Win01-Passw0rd!"
+SVC_PASSWORD = "Svc-App-Passw0rd!"
 MSI_CODE = "{E2E00000-0000-4000-8000-000000000001}"
 ESTATE: dict[str, Any] = {
     "name": "twins-e2e",
     "time_scale": 0.01,
     "reboot_seconds": 20,
-    "domain": {"name": "contoso.local", "netbios": "CONTOSO", "users": {"Administrator": {"password": "Contoso-Adm1n!", "admin": True}}},
+    "domain": {
+        "name": "contoso.local",
+        "netbios": "CONTOSO",
+        "users": {"Administrator": {"password": "Contoso-Adm1n!", "admin": True}, "svc-app": {"password": SVC_PASSWORD}},
+    },
     "shares": {"Media": {"host": "FS01", "path": "D:\\Media"}},
     "hosts": {
         "WIN01": {
@@ -74,7 +79,14 @@ PLAYBOOK = r"""
     - name: registry stat
       ansible.windows.win_reg_stat: {path: 'HKLM:\SOFTWARE\E2E', name: Port}
     - name: service
-      ansible.windows.win_service: {name: E2ESvc, path: 'C:\e2e\svc.exe', display_name: E2E Service, start_mode: auto, state: started}
+      ansible.windows.win_service:
+        name: E2ESvc
+        path: 'C:\e2e\svc.exe'
+        display_name: E2E Service
+        start_mode: auto
+        state: started
+        username: 'CONTOSO\svc-app'
+        password: "{{ svc_password }}"
     - name: service info
       ansible.windows.win_service_info: {name: E2ESvc}
     - name: feature
@@ -164,11 +176,11 @@ def controller_files(tmp_path_factory) -> dict[str, Path]:
     return {"tree": tree, "template": template, "fetched": fetched, "root": root}
 
 
-def play(lab: Any, files: dict[str, Path], *args: str) -> dict[str, dict[str, Any]]:
+def play(lab: Any, files: dict[str, Path], *args: str, playbook: str = PLAYBOOK) -> dict[str, dict[str, Any]]:
     """Run the playbook with the json callback; results of WIN01 by task name."""
-    extra = {"tree_dir": str(files["tree"]), "template_file": str(files["template"]), "fetch_dir": str(files["fetched"])}
+    extra = {"tree_dir": str(files["tree"]), "template_file": str(files["template"]), "fetch_dir": str(files["fetched"]), "svc_password": SVC_PASSWORD}
     book = files["root"] / "modules.yml"
-    book.write_text(textwrap.dedent(PLAYBOOK))
+    book.write_text(textwrap.dedent(playbook))
     done = lab.playbook(book, "-e", json.dumps(extra), *args, env={"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
     start = done.stdout.find("{")
     assert start >= 0, done.stdout
@@ -180,8 +192,8 @@ def play(lab: Any, files: dict[str, Path], *args: str) -> dict[str, dict[str, An
     return results
 
 
-def assert_changed(results: dict[str, dict[str, Any]], run: int) -> None:
-    for name, expected in EXPECTED_CHANGED.items():
+def assert_changed(results: dict[str, dict[str, Any]], run: int, expected_changed: dict[str, tuple] = EXPECTED_CHANGED) -> None:
+    for name, expected in expected_changed.items():
         result = results[name]
         if expected[run] is None:
             assert result.get("skipped") is True, (name, result)
@@ -227,7 +239,7 @@ def test_real_run_changes_the_host(runs, lab):
     value = host.reg_get_value("HKLM:\\SOFTWARE\\E2E", "Port")
     assert (value.type, value.data) == ("REG_DWORD", 443)
     service = host.service("E2ESvc")
-    assert (service.display_name, service.start_mode, service.state) == ("E2E Service", "auto", "running")
+    assert (service.display_name, service.start_mode, service.state, service.account) == ("E2E Service", "auto", "running", "CONTOSO\\svc-app")
     assert host.feature("Telnet-Client").installed
     assert host.product(MSI_CODE).name == "E2E App"
     assert host.product("E2ETool") is not None
@@ -243,6 +255,9 @@ def test_real_run_returns_documented_values(runs, controller_files):
     assert real["registry stat"]["value"] == 443 and real["registry stat"]["type"] == "REG_DWORD"
     assert real["registry value"]["diff"]["after"] == {"HKLM:\\SOFTWARE\\E2E": {"Port": {"type": "DWord", "value": "0x000001bb"}}}
     assert real["service"]["state"] == "running" and real["service"]["exists"] is True
+    assert real["service"]["username"] == "CONTOSO\\svc-app"
+    assert real["service"]["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert real["service"]["diff"]["after"]["password"] == "CHANGED REDACTED"
     assert real["service info"]["services"][0]["state"] == "started"
     assert real["feature"]["success"] is True and real["feature"]["feature_result"][0]["display_name"] == "Telnet Client"
     assert real["msi from a share"]["rc"] == 0 and real["msi from a share"]["reboot_required"] is False
@@ -250,7 +265,7 @@ def test_real_run_returns_documented_values(runs, controller_files):
     assert real["async"]["ping"] == "pong" and real["async"]["finished"] in (True, 1)
     assert real["copy content"]["checksum"] == hashlib.sha1(b"port=80\r\n", usedforsecurity=False).hexdigest()
     assert (controller_files["fetched"] / "app.ini").read_bytes() == b"port=80\r\n"
-    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" not in json.dumps(real)
+    assert SVC_PASSWORD not in json.dumps(runs)
 
 
 def test_second_run_is_idempotent(runs):
@@ -258,3 +273,53 @@ def test_second_run_is_idempotent(runs):
     states = runs["states"]
     for part in ("files", "registry", "services", "features", "products"):
         assert states["again"][part] == states["real"][part], part
+
+
+ABSENT_PLAYBOOK = (
+    r"""
+- hosts: WIN01
+  gather_facts: false
+  tasks:
+    - name: folder
+      ansible.windows.win_file: {path: 'C:\e2e', state: absent}
+    - name: registry key
+      ansible.windows.win_regedit: {path: 'HKLM:\SOFTWARE\E2E', state: absent}
+    - name: service
+      ansible.windows.win_service: {name: E2ESvc, state: absent}
+    - name: feature
+      ansible.windows.win_feature: {name: Telnet-Client, state: absent}
+    - name: msi
+      ansible.windows.win_package: {product_id: '"""
+    + MSI_CODE
+    + """', state: absent}
+    - name: exe installer
+      ansible.windows.win_package: {product_id: E2ETool, state: absent}
+"""
+)
+ABSENT_CHANGED = dict.fromkeys(("folder", "registry key", "service", "feature", "msi", "exe installer"), (True, True, False))
+
+
+@pytest.fixture(scope="module")
+def absent_runs(runs, lab, controller_files):
+    """After the present runs: the same three runs removing everything again."""
+    before = fingerprint(lab)
+    check = play(lab, controller_files, "--check", playbook=ABSENT_PLAYBOOK)
+    after_check = fingerprint(lab)
+    real = play(lab, controller_files, playbook=ABSENT_PLAYBOOK)
+    again = play(lab, controller_files, playbook=ABSENT_PLAYBOOK)
+    return (check, real, again), before, after_check, fingerprint(lab)
+
+
+def test_removal_check_real_idempotent(absent_runs, lab):
+    (check, real, again), before, after_check, after = absent_runs
+    for run, results in enumerate((check, real, again)):
+        assert_changed(results, run, ABSENT_CHANGED)
+    for part in ("files", "registry", "services", "features", "products"):
+        assert after_check[part] == before[part], part
+    host = lab.host("WIN01")
+    assert not host.exists("C:\\e2e")
+    assert host.reg_get_key("HKLM:\\SOFTWARE\\E2E") is None
+    assert host.service("E2ESvc") is None
+    assert not host.feature("Telnet-Client").installed
+    assert host.product(MSI_CODE) is None and host.product("E2ETool") is None
+    assert before["products"] != after["products"]
