@@ -352,3 +352,37 @@ def test_legacy_check_mode_unsupported_message():
     engine = _validate.LegacyEngine(spec, env={})
     with pytest.raises(_validate.CheckModeSkip, match=r"^remote module does not support check mode$"):
         engine.run({"_ansible_check_mode": True})
+
+
+def test_spec_from_own_collection_sidecar_with_fragment(tmp_path, monkeypatch):
+    """This collection's modules: a YAML sidecar next to the .ps1, doc fragments from plugins/doc_fragments."""
+    modules, fragments = tmp_path / "plugins" / "modules", tmp_path / "plugins" / "doc_fragments"
+    modules.mkdir(parents=True)
+    fragments.mkdir(parents=True)
+    (fragments / "exchange.py").write_text(
+        "class ModuleDocFragment:\n"
+        "    DOCUMENTATION = r'''\noptions:\n  exchange_url:\n    description: [Where.]\n    type: str\n    default: http://localhost/powershell\n'''\n"
+    )
+    (modules / "exchange_info.yml").write_text(
+        "DOCUMENTATION:\n  module: exchange_info\n  short_description: x\n  description: [x]\n"
+        "  extends_documentation_fragment: [exchange_dr.recovery.exchange]\n"
+        "  options:\n    server:\n      description: [x]\n      type: str\n      required: true\n"
+        "    admin_password:\n      description: [x]\n      type: str\n"
+        "  attributes:\n    check_mode: {support: full, description: x}\n"
+        "EXAMPLES: ''\nRETURN: {}\n"
+    )
+    (modules / "exchange_info.ps1").write_text(
+        "#!powershell\n#AnsibleRequires -CSharpUtil Ansible.Basic\n"
+        "$spec = @{ options = @{ server = @{ type = 'str'; required = $true }; admin_password = @{ type = 'str'; no_log = $true } }\n"
+        "    supports_check_mode = $true }\n"
+    )
+    monkeypatch.setattr(_argspec, "REPO_ROOT", tmp_path)
+    _argspec.ps1_facts.cache_clear()
+    try:
+        spec = _argspec.build_spec("exchange_dr.recovery.exchange_info")
+    finally:
+        _argspec.ps1_facts.cache_clear()
+    assert spec["supports_check_mode"] is True
+    assert spec["options"]["server"] == {"type": "str", "required": True}
+    assert spec["options"]["admin_password"]["no_log"] is True
+    assert spec["options"]["exchange_url"]["default"] == "http://localhost/powershell"
