@@ -386,3 +386,18 @@ def test_spec_from_own_collection_sidecar_with_fragment(tmp_path, monkeypatch):
     assert spec["options"]["server"] == {"type": "str", "required": True}
     assert spec["options"]["admin_password"]["no_log"] is True
     assert spec["options"]["exchange_url"]["default"] == "http://localhost/powershell"
+
+
+def test_deprecated_alias_and_removed_option_are_reported():
+    spec = {
+        "options": {
+            "name": {"aliases": ["n"], "deprecated_aliases": [{"name": "n", "version": "3.0.0", "collection_name": "x.y"}]},
+            "old": {"removed_in_version": "4.0.0", "removed_from_collection": "x.y"},
+        }
+    }
+    engine = basic(spec, {"n": "a", "old": "b"})
+    assert engine.params["name"] == "a"
+    assert engine.deprecations == [
+        {"msg": "Alias 'n' is deprecated. See the module docs for more information", "version": "3.0.0", "collection_name": "x.y"},
+        {"msg": "Param 'old' is deprecated. See the module docs for more information", "version": "4.0.0", "collection_name": "x.y"},
+    ]
