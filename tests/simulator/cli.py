@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -240,20 +241,37 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     state_dir = Path(args.state).resolve()
-    estate = prepare_state_dir(Path(args.estate), state_dir) if args.estate else Estate.open(state_dir)
+    if args.estate:
+        prepare_state_dir(Path(args.estate), state_dir)
+    # the server saves a host after every WinRM command; the flusher saves what happens in between (a boot finishing)
+    estate = Estate.open(state_dir, autosave=False)
     from simulator.server import EstateServer  # the protocol layers sit above the model
 
     server = EstateServer(estate, state_dir)
     (state_dir / PID_FILE).write_text(f"{os.getpid()}\n")
-    logging.getLogger("simulator").info("serving estate %r from %s", estate.name, state_dir)
+    log = logging.getLogger("simulator")
+    log.info("serving estate %r from %s", estate.name, state_dir)
+    stop = threading.Event()
+    flusher = threading.Thread(target=_flush_loop, args=(estate, stop), name="state-flusher", daemon=True)
     try:
         server.start()
+        flusher.start()
         server.serve_forever()
     finally:
+        stop.set()
         estate.flush()
         if server_pid(state_dir) == os.getpid():
             (state_dir / PID_FILE).unlink(missing_ok=True)
     return 0
+
+
+def _flush_loop(estate: Estate, stop: threading.Event, interval: float = 0.25) -> None:
+    while not stop.wait(interval):
+        try:
+            estate.tick()
+            estate.flush()
+        except Exception:
+            logging.getLogger("simulator").exception("saving host state")
 
 
 def cmd_fault(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ class Clock:
         self._ck = _Checkpoint(real=real, sim=real + offset)
         self._warp_until = float(warp_until)
         self._path = path
+        self._persisted: tuple[float, float] | None = None
 
     # -- reading -------------------------------------------------------------------------------------------------------
     def time(self) -> float:
@@ -84,6 +85,7 @@ class Clock:
         while True:
             remaining = deadline - self.time()
             if remaining <= 0:
+                self.save()
                 return
             time.sleep(min(_MAX_REAL_SLICE, max(remaining * self.time_scale, 0.0005)))
 
@@ -102,8 +104,13 @@ class Clock:
         if self._path is None:
             return
         real = time.time()
-        data = {"time_scale": self.time_scale, "offset": self._sim_at(real) - real, "warp_until": self._warp_until}
+        offset = self._sim_at(real) - real
+        key = (round(offset, 3), self._warp_until)
+        if key == self._persisted:
+            return  # outside a warp the offset does not change: nothing new to write
+        data = {"time_scale": self.time_scale, "offset": offset, "warp_until": self._warp_until}
         atomic_write_text(self._path, json.dumps(data))
+        self._persisted = key
 
     def save(self) -> None:
         with self._lock:

@@ -470,10 +470,13 @@ def resolve_addresses(config: EstateConfig, previous: dict[str, str] | None = No
 class Estate:
     """The hosts of an estate and what they share, bound to a state folder (or to memory-only hosts when state_dir is None)."""
 
-    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True) -> None:
+    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True, autosave: bool = True) -> None:
+        """`autosave`: hosts write state.json after every change (handy in unit tests); a server turns it off and saves
+        after every WinRM command and from a background flusher instead (flush())."""
         self.config = config
         self.state_dir = Path(state_dir)
         self.writable = writable
+        self.autosave = autosave and writable
         clock_path = self.state_dir / "clock.json"
         self.clock = Clock.load(clock_path, config.time_scale)
         if not writable:
@@ -484,12 +487,12 @@ class Estate:
 
     # -- opening -----------------------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, state_dir: str | Path, *, writable: bool = True) -> Estate:
+    def open(cls, state_dir: str | Path, *, writable: bool = True, autosave: bool = True) -> Estate:
         """The estate of a prepared state folder (DIR/estate.yml); hosts load on first use."""
         state_dir = Path(state_dir)
         if not (state_dir / "estate.yml").exists():
             raise FileNotFoundError(f"{state_dir}: not a simulator state folder (no estate.yml); run `start` first")
-        return cls(load_config(state_dir / "estate.yml"), state_dir, writable=writable)
+        return cls(load_config(state_dir / "estate.yml"), state_dir, writable=writable, autosave=autosave)
 
     def _load_domain(self) -> Domain | None:
         path = self.state_dir / "domain.json"
@@ -532,7 +535,7 @@ class Estate:
 
     def _open_host(self, cfg: HostConfig) -> Host:
         root = self.state_dir / "hosts" / cfg.name
-        kwargs = {"estate": self, "clock": self.clock, "faults": self.faults, "reboot_seconds": self.reboot_seconds, "autosave": self.writable}
+        kwargs = {"estate": self, "clock": self.clock, "faults": self.faults, "reboot_seconds": self.reboot_seconds, "autosave": self.autosave}
         if (root / "state.json").exists():
             host = Host.load(root, **kwargs)
             host.tick()
@@ -558,7 +561,7 @@ class Estate:
         if cfg.seed:
             baseline.apply_seed(host, cfg.seed)
         host.faults = self.faults
-        host.autosave = True
+        host.autosave = self.autosave
         host._dirty = True
         host.save()
         return host
@@ -581,6 +584,7 @@ class Estate:
                         baseline.apply_seed(host, cfg.seed)
                 finally:
                     host.faults = self.faults
+                host.save()
 
     def address_of(self, name: str) -> str:
         return self.config.host_config(name).address
@@ -608,8 +612,12 @@ class Estate:
             host.tick()
 
     def flush(self) -> None:
-        for host in self._hosts.values():
+        """Save every host with unsaved changes (and the clock)."""
+        if not self.writable:
+            return
+        for host in list(self._hosts.values()):
             host.save()
+        self.clock.save()
 
 
 # -- state folder ------------------------------------------------------------------------------------------------------------

@@ -95,6 +95,38 @@ for _canon, _aliases in {
         _WELL_KNOWN[_alias] = _canon
 
 
+class _HostLock:
+    """The host's re-entrant lock; the outermost acquisition first applies the transitions that are due (tick), so every
+    operation sees the host as it is now (booted, the slow service RUNNING...)."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._rlock = threading.RLock()
+        self._depth = 0  # only the owning thread changes it
+
+    def __enter__(self) -> _HostLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> bool:
+        self._rlock.acquire()
+        self._depth += 1
+        if self._depth == 1:
+            try:
+                self._host.tick()
+            except BaseException:
+                self.release()
+                raise
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        self._rlock.release()
+
+
 class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
     """A simulated Windows host. Build one with estate.Estate (or simulator.testing.make_host in unit tests)."""
 
@@ -117,9 +149,12 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
         self.faults = faults
         self.reboot_seconds = float(reboot_seconds)
         self.autosave = autosave
-        self.lock = threading.RLock()
         self._depth = 0
         self._dirty = False
+        self._ticking = False
+        self.lock = _HostLock(self)
+        for timer in state.timers:  # pending transitions keep simulated time running fast after a reload
+            self.clock.schedule(timer.at)
 
     # -- identity --------------------------------------------------------------------------------------------------------
     @property
@@ -179,8 +214,9 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
         with self.lock:
             if not self._dirty:
                 return
-            atomic_write_text(self.root / "state.json", json.dumps(self.state.to_dict(), indent=1, sort_keys=True))
+            atomic_write_text(self.root / "state.json", json.dumps(self.state.to_dict(), separators=(",", ":"), sort_keys=True))
             self._dirty = False
+            self.clock.save()  # simulated time that passed is part of the state (timestamps must not go backwards)
 
     @classmethod
     def load(cls, root: Path, **kwargs: Any) -> Host:
@@ -200,20 +236,23 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
     def tick(self) -> None:
         """Apply every transition that is due, in time order."""
         with self.lock:
-            applied = False
-            while True:
-                now = self.clock.time()
-                due = [t for t in self.state.timers if t.at <= now]
-                if not due:
-                    break
-                timer = min(due, key=lambda t: t.at)
-                self.state.timers.remove(timer)
-                getattr(self, f"_timer_{timer.kind}")(timer.at, timer.args)
-                applied = True
-            if applied:
-                self._dirty = True
-                if self._depth == 0 and self.autosave:
-                    self.save()
+            if self._ticking or not self._due():
+                return
+            self._ticking = True
+            try:
+                with self.mutating():  # one save for everything a boot does
+                    while due := self._due():
+                        timer = min(due, key=lambda t: t.at)
+                        self.state.timers.remove(timer)
+                        getattr(self, f"_timer_{timer.kind}")(timer.at, timer.args)
+            finally:
+                self._ticking = False
+
+    def _due(self) -> list[Timer]:
+        if not self.state.timers:
+            return []
+        now = self.clock.time()
+        return [t for t in self.state.timers if t.at <= now]
 
     def fault(self, name: str, target: str | None = None) -> Fault | None:
         """The active fault `name` on this host (for `target` if given), or None."""

@@ -97,9 +97,12 @@ class FilesMixin:
     def _locate(self: Host, path: str | WinPath) -> tuple[Host, WinPath]:
         """The host that owns the path and the path as a local drive path on it."""
         wp = self.parse_path(path)
+        self.tick()  # a file operation sees the host as it is now (e.g. on-boot work done)
         if not wp.is_unc:
             return self, wp
         owner = self._unc_server(wp)
+        if owner is not self:
+            owner.tick()
         share = wp.share
         if len(share) == 2 and share.endswith("$") and share[0].isalpha():  # administrative share C$
             return owner, WinPath(drive=share[0].upper(), parts=wp.parts)

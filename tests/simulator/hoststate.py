@@ -6,7 +6,7 @@ Files live on disk under the host's fs/ folder; only their non-default metadata 
 from __future__ import annotations
 
 import base64
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -296,20 +296,26 @@ class HostState:
     version: int = STATE_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "registry":
-                out[f.name] = {h: k.to_dict() for h, k in value.items()}
-            elif f.name == "files_meta":
-                out[f.name] = {p: _meta_to_json(m) for p, m in value.items()}
-            elif isinstance(value, dict):
-                out[f.name] = {k: asdict(v) if hasattr(v, "__dataclass_fields__") else _plain(v) for k, v in value.items()}
-            elif isinstance(value, list):
-                out[f.name] = [asdict(v) if hasattr(v, "__dataclass_fields__") else v for v in value]
-            else:
-                out[f.name] = value
-        return out
+        """JSON-ready data (shallow conversions: this runs after every change, so it avoids dataclasses.asdict's deep copies)."""
+        return {
+            "name": self.name,
+            "os": dict(self.os),
+            "domain_joined": self.domain_joined,
+            "accounts": {k: _fields(v) for k, v in self.accounts.items()},
+            "drives": {k: _fields(v) for k, v in self.drives.items()},
+            "files_meta": {k: _meta_to_json(v) for k, v in self.files_meta.items()},
+            "registry": {h: k.to_dict() for h, k in self.registry.items()},
+            "services": {k: _fields(v) for k, v in self.services.items()},
+            "features_installed": list(self.features_installed),
+            "features_pending": dict(self.features_pending),
+            "events": {log: [_fields(e) for e in evs] for log, evs in self.events.items()},
+            "next_record": dict(self.next_record),
+            "boot_time": self.boot_time,
+            "power": self.power,
+            "timers": [_fields(t) for t in self.timers],
+            "on_boot": list(self.on_boot),
+            "version": self.version,
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HostState:
@@ -334,14 +340,15 @@ class HostState:
         )
 
 
-def _plain(v: Any) -> Any:
-    if isinstance(v, list):
-        return [asdict(x) if hasattr(x, "__dataclass_fields__") else x for x in v]
-    return v
+def _fields(obj: Any) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in obj.__dataclass_fields__}
 
 
 def _meta_to_json(m: FileMeta) -> dict[str, Any]:
-    return asdict(m)
+    out = _fields(m)
+    if m.acl is not None:
+        out["acl"] = [_fields(r) for r in m.acl]
+    return out
 
 
 def _meta_from_json(d: dict[str, Any]) -> FileMeta:

@@ -132,7 +132,8 @@ def running_estate(
     if in_process:
         from simulator.server import EstateServer
 
-        lab = prepare_state_dir(source, state_dir, force_auto=True)
+        prepare_state_dir(source, state_dir, force_auto=True)
+        lab = Estate.open(state_dir)
         server = EstateServer(lab, state_dir, wire_tap=wire_tap)
         server.start()
         try:

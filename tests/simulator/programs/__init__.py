@@ -197,6 +197,7 @@ __all__ = [
     "run",
 ]
 
+
 def _load_programs() -> None:
     """Import every program module of this package once: each registers its kinds and boot hooks on import."""
     import importlib

@@ -10,7 +10,7 @@ from simulator.winerror import WinError
 
 _NOT_RECOGNISED = "'{0}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
 _OPERATOR = re.compile(r'("[^"]*")|(&&|\|\||&)')
-_REDIRECT = re.compile(r'\s*(2>&1|[12]?>>?\s*("[^"]+"|[^\s&|]+))')
+_REDIRECT = re.compile(r'(2>&1|[12]?>>?\s*("[^"]+"|[^\s&|]+))')
 
 
 class _Exit(Exception):
@@ -81,7 +81,7 @@ class _Cmd:
             return
         command, redirects = _split_redirects(command)
         out, err = [], []
-        self.rc = self._simple(command.strip(), out, err)
+        self.rc = self._simple(command.lstrip(), out, err)  # echo keeps trailing spaces, as in `echo a & echo b`
         self._route("".join(out), "".join(err), redirects)
 
     def _route(self, out: str, err: str, redirects: list[tuple[str, str]]) -> None:
@@ -100,6 +100,7 @@ class _Cmd:
 
     def _simple(self, command: str, out: list[str], err: list[str]) -> int:
         word, _, rest = command.partition(" ")
+        word = word.rstrip()
         low = word.casefold()
         if low.startswith("echo") and low[4:5] in (".", ""):
             text = rest if low == "echo" else word[5:] + (" " + rest if rest else "")

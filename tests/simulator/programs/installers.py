@@ -90,6 +90,20 @@ def _install(ctx: ProcessContext, package: str, switches: dict[str, str], props:
             raise WinError(1638)
         return 0  # same product and version: maintenance mode, nothing to do quietly
     ctx.sleep(float(pkg.get("seconds", 0)))
+    rc = int(pkg.get("rc", 0))
+    if rc not in (0, ERROR_SUCCESS_REBOOT_REQUIRED):
+        name = pkg.get("name", code)
+        host.write_event("Application", MSI, 11708, "Error", f"Product: {name} -- Installation failed.")
+        host.write_event(
+            "Application",
+            MSI,
+            1033,
+            "Information",
+            f"Windows Installer installed the product. Product Name: {name}. Product Version: {pkg.get('version', '')}. Product Language: 1033. "
+            f"Manufacturer: {pkg.get('publisher', '')}. Installation success or error status: {rc}.",
+        )
+        _log(ctx, switches, [f"Product: {name} -- Installation failed.", f"MainEngineThread is returning {rc}"])
+        return rc
     location = props.get("INSTALLDIR") or props.get("TARGETDIR") or pkg.get("install_location", "")
     if location:
         host.mkdir(location)
@@ -121,7 +135,7 @@ def _install(ctx: ProcessContext, package: str, switches: dict[str, str], props:
 
 
 def _finish(ctx: ProcessContext, pkg: dict[str, Any], switches: dict[str, str], props: dict[str, str]) -> int:
-    if not pkg.get("reboot"):
+    if not pkg.get("reboot") and int(pkg.get("rc", 0)) != ERROR_SUCCESS_REBOOT_REQUIRED:
         return 0
     if "/norestart" in switches or props.get("REBOOT", "").casefold() == "reallysuppress":
         # files in use are replaced at the next boot
