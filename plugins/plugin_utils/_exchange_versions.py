@@ -197,7 +197,7 @@ def parse_build(value: str | Build) -> Build:
 
 
 def product_of(build: Build) -> str:
-    major, minor, number, _ = build
+    major, minor, number = build[:3]
     if major == 8:
         return "2007"
     if major == 14:

@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
         print("\n".join(map(str, errors)), file=sys.stderr)
         return 1
     try:
-        spec, _ = pscheck.module_spec(script)
+        spec = pscheck.module_spec(script)[0]
     except pscheck.SpecError as error:
         print(f"{script.path}:{error.line}: {error}", file=sys.stderr)
         return 1

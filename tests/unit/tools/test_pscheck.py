@@ -39,7 +39,7 @@ def test_consistent_module_passes(plugins: Path) -> None:
 
 
 def test_spec_includes_shared_spec_and_nested_options(plugins: Path) -> None:
-    spec, _ = pscheck.module_spec(pscheck.parse_script(plugins / "modules" / "sample.ps1"))
+    spec = pscheck.module_spec(pscheck.parse_script(plugins / "modules" / "sample.ps1"))[0]
     assert spec["options"]["shared_timeout"] == {"type": "int", "default": 600}
     assert spec["options"]["settings"]["options"]["mode"]["choices"] == ["read", "write"]
     assert spec["required_if"] == [["state", "started", ["name"]]]
