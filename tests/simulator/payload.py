@@ -707,7 +707,7 @@ def _is_registry(path: str) -> bool:
 def _registry_parent(path: str) -> str:
     hives = {"HKLM:": "HKEY_LOCAL_MACHINE", "HKCU:": "HKEY_CURRENT_USER"}
     parent = path.rsplit("\\", 1)[0]
-    head, _, rest = parent.partition("\\")
+    head, _sep, rest = parent.partition("\\")
     return hives.get(head.upper(), head) + ("\\" + rest if rest else "")
 
 

@@ -458,7 +458,7 @@ class Listener:
             if h.user is None:
                 raise _NoCredentials
             return h.user
-        kind, _, token = header.partition(" ")
+        kind, _sep, token = header.partition(" ")
         kind = kind.lower()
         if kind == "basic":
             return self._basic(scheme, token.strip())
@@ -470,7 +470,7 @@ class Listener:
         if scheme == "http" and not self.allow_unencrypted:
             raise _Refused("Basic over HTTP while AllowUnencrypted is false")
         try:
-            user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+            user, _sep, password = base64.b64decode(token).decode("utf-8").partition(":")
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Refused("malformed Basic credentials") from exc
         cred = self.accounts.check_password(user, password)

@@ -162,7 +162,7 @@ def _split_key_value(text: str) -> dict[str, Any]:
         fields.append("".join(buffer))
     result: dict[str, Any] = {}
     for entry in dict.fromkeys(fields):  # Distinct(), order kept
-        key, _, rest = entry.partition("=")
+        key, _sep, rest = entry.partition("=")
         if key in result:
             raise ValueError("An item with the same key has already been added.")
         result[key] = rest if "=" in entry else None
@@ -278,7 +278,7 @@ class CaseInsensitiveDict(MutableMapping):
         del self._data[key.lower()]
 
     def __iter__(self) -> Iterator[str]:
-        return (original for original, _ in self._data.values())
+        return (original for original, _value in self._data.values())
 
     def __len__(self) -> int:
         return len(self._data)

@@ -56,7 +56,7 @@ class FakeHost:
     # -- files: C:\x\y → root/C/x/y (case-insensitive enough for tests: lower-cased) -------------------------------
     def resolve(self, path: str) -> Path:
         norm = path.replace("/", "\\").rstrip("\\")
-        drive, _, rest = norm.partition(":")
+        drive, _sep, rest = norm.partition(":")
         return self.root.joinpath(drive.upper(), *[p.lower() for p in rest.split("\\") if p and p != "."])
 
     def exists(self, path: str) -> bool:

@@ -59,7 +59,7 @@ def estate(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("transport")
     tap = Tap()
     ex01, ca = make_listener(tmp, "EX01", "127.0.10.201", [ADMIN, USER, DOMAIN], wire_tap=tap)
-    ex02, _ = make_listener(tmp, "EX02", "127.0.10.202", [transport.Credential("EX02\\Administrator", "Other-Pass", admin=True)])
+    ex02 = make_listener(tmp, "EX02", "127.0.10.202", [transport.Credential("EX02\\Administrator", "Other-Pass", admin=True)])[0]
     yield {"ex01": ex01, "ex02": ex02, "ca": str(ca), "tap": tap}
     ex01.stop()
     ex02.stop()
@@ -137,8 +137,8 @@ def test_plaintext_soap_over_http_refused_after_ntlm(estate):
 
 
 def test_allow_unencrypted_admits_basic_over_http(tmp_path):
-    listener, _ = make_listener(tmp_path, "EX03", "127.0.10.203", [transport.Credential("EX03\\Administrator", "pw", admin=True)],
-                                allow_unencrypted=True)  # fmt: skip
+    listener = make_listener(tmp_path, "EX03", "127.0.10.203", [transport.Credential("EX03\\Administrator", "pw", admin=True)],
+                                allow_unencrypted=True)[0]  # fmt: skip
     try:
         assert run("http://127.0.10.203:5985/wsman", "Administrator", "pw", "basic") == "EX03\\Administrator"
     finally:
@@ -150,7 +150,7 @@ def test_keep_alive_one_connection_per_session(estate):
     before = stats.snapshot().get("EX01", {}).get("connections", 0)
     proto = winrm.Protocol(HTTP1, transport="ntlm", username="Administrator", password=ADMIN.password)
     shell = proto.open_shell()
-    for _ in range(3):
+    for _attempt in range(3):
         command = proto.run_command(shell, "whoami")
         assert proto.get_command_output(shell, command)[2] == 0
         proto.cleanup_command(shell, command)

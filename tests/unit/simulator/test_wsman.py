@@ -88,7 +88,7 @@ def test_large_output_is_split_across_receives(service, runner):
     command = proto.run_command(shell, "x")
     first = proto.get_command_output_raw(shell, command)
     assert first[3] is False and 0 < len(first[0]) < len(data)
-    out, _, rc = proto.get_command_output(shell, command)
+    out, _err, rc = proto.get_command_output(shell, command)
     assert first[0] + out == data and rc == 0
 
 

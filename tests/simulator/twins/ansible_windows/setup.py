@@ -112,7 +112,7 @@ def _distribution(m: ModuleRun, facts: dict[str, Any]) -> None:
     facts.update(
         ansible_distribution=caption if admin else None,
         ansible_distribution_version=full,
-        ansible_distribution_major_version=full.split(".")[0],
+        ansible_distribution_major_version=full.split(".", maxsplit=1)[0],
         ansible_os_family="Windows",
         ansible_os_name=caption if admin else None,
         ansible_os_product_type="domain_controller" if _os(host).get("domain_controller") else "server",

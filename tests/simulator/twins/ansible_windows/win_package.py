@@ -67,7 +67,7 @@ def program_header(host: Any, path: str) -> tuple[str, dict[str, Any]] | None:
         return None
     if not first.startswith("#!simulator-program "):
         return None
-    kind, _, args = first.removeprefix("#!simulator-program ").partition(" ")
+    kind, _sep, args = first.removeprefix("#!simulator-program ").partition(" ")
     try:
         return kind, json.loads(args) if args.strip() else {}
     except json.JSONDecodeError:
