@@ -332,10 +332,11 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     address = str(spec.get("address", "auto"))
     if address != "auto":
         try:
-            if not ipaddress.ip_address(address).is_loopback:
-                raise EstateError(f"{where}.address: simulated hosts listen on loopback addresses (127.x.y.z) or 'auto', got {address!r}")
+            ip = ipaddress.IPv4Address(address)
         except ValueError:
             raise EstateError(f"{where}.address: expected an IPv4 address or 'auto', got {address!r}") from None
+        if not ip.is_loopback:
+            raise EstateError(f"{where}.address: simulated hosts listen on loopback addresses (127.x.y.z) or 'auto', got {address!r}")
     os_cfg = spec.get("os") or {}
     _check_keys(f"{where}.os", os_cfg, {"version", "caption", "edition", "installation_type", "ubr", "net_release"})
     try:
