@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,6 +94,17 @@ for _canon, _aliases in {
 }.items():
     for _alias in _aliases:
         _WELL_KNOWN[_alias] = _canon
+
+
+@dataclass(frozen=True)
+class LogonSession:
+    """Who runs the current operation and whether their credentials can travel to another host."""
+
+    user: str
+    delegation: bool  # False for a WinRM network logon with NTLM; True with become, CredSSP or Kerberos delegation
+
+
+_SESSION = threading.local()
 
 
 class _HostLock:
@@ -335,6 +347,22 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
                 out.add(f"{dom.netbios}\\domain admins".casefold())
             out |= {f"{dom.netbios}\\{g}".casefold() for g in dom.groups_of(acct.user)}
         return out
+
+    # -- logon sessions ----------------------------------------------------------------------------------------------------
+    @contextmanager
+    def logon_session(self, user: str, *, delegation: bool) -> Iterator[LogonSession]:
+        """Run what follows (in this thread) as a logon of `user`; without `delegation`, UNC access to another host fails
+        with 5 (the second-hop restriction). Outside any session, access is not restricted."""
+        previous = getattr(_SESSION, "session", None)
+        _SESSION.session = LogonSession(self.canonical_identity(user), delegation)
+        try:
+            yield _SESSION.session
+        finally:
+            _SESSION.session = previous
+
+    @staticmethod
+    def current_session() -> LogonSession | None:
+        return getattr(_SESSION, "session", None)
 
     # -- environment -----------------------------------------------------------------------------------------------------
     def profile_dir(self, user: str | None = None) -> str:

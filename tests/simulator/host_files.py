@@ -102,6 +102,7 @@ class FilesMixin:
             return self, wp
         owner = self._unc_server(wp)
         if owner is not self:
+            self._check_second_hop(wp)
             owner.tick()
         share = wp.share
         if len(share) == 2 and share.endswith("$") and share[0].isalpha():  # administrative share C$
@@ -113,6 +114,13 @@ class FilesMixin:
             raise WinError(ERROR_BAD_NET_NAME, path=str(wp))
         base = winpath.parse(target)
         return owner, WinPath(drive=base.drive, parts=base.parts + wp.parts)
+
+    def _check_second_hop(self: Host, wp: WinPath) -> None:
+        """A network logon without delegable credentials (WinRM with NTLM, no become/CredSSP) reaches other hosts as
+        ANONYMOUS LOGON: the classic second hop, access denied. Only enforced inside logon_session(delegation=False)."""
+        session = self.current_session()
+        if session is not None and not session.delegation:
+            raise WinError(ERROR_ACCESS_DENIED, path=str(wp))
 
     def _unc_server(self: Host, wp: WinPath) -> Host:
         server = wp.server.casefold()

@@ -247,3 +247,17 @@ def test_changes_persist_in_state_json(tmp_path) -> None:
     assert again.read_bytes(r"C:\keep\X.TXT") == b"1"
     assert "Hidden" in again.stat(r"C:\Keep\x.txt").attribute_names
     assert again.free_bytes("C") == host.free_bytes("C")
+
+
+def test_second_hop_is_denied_without_delegation(two_hosts) -> None:
+    ex, fs = two_hosts
+    fs.write_bytes(r"D:\Backups\set.bkf", b"x")
+    with ex.logon_session("Administrator", delegation=False):
+        assert ex.is_dir(r"C:\Windows")  # local work is fine
+        with pytest.raises(WinError) as e:
+            ex.read_bytes(r"\\FS01\Backups\set.bkf")
+        assert e.value.code == 5
+        assert not ex.exists(r"\\FS01\Backups\set.bkf")
+    with ex.logon_session("Administrator", delegation=True):  # become / CredSSP
+        assert ex.read_bytes(r"\\FS01\Backups\set.bkf") == b"x"
+    assert ex.read_bytes(r"\\FS01\Backups\set.bkf") == b"x"  # no session: unrestricted (seeds, unit tests)
