@@ -24,7 +24,7 @@ def _hook(host, args) -> None:
 
 @pytest.fixture
 def host(tmp_path):
-    return make_host(tmp_path, time_scale=0.001, reboot_seconds=30)
+    return make_host(tmp_path, time_scale=0.001, reboot_seconds=600)  # 0.6 s real: long enough to observe "down"
 
 
 def wait_until_up(host, limit: float = 5.0) -> None:
@@ -41,7 +41,7 @@ def test_reboot_takes_the_host_down_and_moves_boot_time(host) -> None:
     assert not host.is_up()
     assert host.state.power == "rebooting"
     wait_until_up(host)
-    assert host.clock.time() - t0 >= 30  # down for reboot_seconds of simulated time
+    assert host.clock.time() - t0 >= 600  # down for reboot_seconds of simulated time
     assert host.boot_time > boot
     logs = [(e.source, e.event_id) for e in host.events("System")]
     assert logs[-3:-1] == [("User32", 1074), ("EventLog", 6006)] or ("EventLog", 6006) in logs
@@ -50,7 +50,7 @@ def test_reboot_takes_the_host_down_and_moves_boot_time(host) -> None:
 
 
 def test_a_delayed_reboot_keeps_answering_until_it_starts(host) -> None:
-    host.reboot(delay_s=60)
+    host.reboot(delay_s=3600)
     assert host.is_up()
     assert host.reboot_pending_at is not None
     with pytest.raises(WinError) as e:

@@ -145,7 +145,7 @@ def test_stub_and_file_version(host) -> None:
 
 
 def test_shutdown_program(host) -> None:
-    assert host.run("shutdown /r /t 600 /c maintenance").rc == 0
+    assert host.run("shutdown /r /t 3600 /c maintenance").rc == 0
     assert host.reboot_pending_at is not None
     assert "maintenance" in host.events("System", event_id=1074)[-1].message
     assert host.run("shutdown /a").rc == 0

@@ -107,11 +107,11 @@ def test_service_wont_start_fault(tmp_path) -> None:
 
 
 def test_service_stops_after_start_fault(tmp_path) -> None:
-    host = make_host(tmp_path, time_scale=0.001, faults=[{"name": "service_stops_after_start", "target": "W32Time", "params": {"seconds": 10}}])
+    host = make_host(tmp_path, time_scale=0.001, faults=[{"name": "service_stops_after_start", "target": "W32Time", "params": {"seconds": 600}}])
     host.stop_service("W32Time")
     host.start_service("W32Time")
     assert host.service("W32Time").state == "running"
-    host.clock.sleep(11)
+    host.clock.sleep(601)
     assert host.service("W32Time").state == "stopped"
     assert scm_events(host, 7034)[-1] == "The Windows Time service terminated unexpectedly.  It has done this 1 time(s)."
 
