@@ -190,7 +190,9 @@ foreach ($req in $requested) {
         start_error_code = $null
         stopped_again = $false
     }
-    if ($module.Params.state -eq 'started' -and $req.start -and $mode -in @('auto', 'delayed') -and $state -eq 'stopped') {
+    # StartPending ones are only waited for (not in check mode: nothing would be started)
+    $startable = $state -eq 'stopped' -or ($state -eq 'start_pending' -and -not $module.CheckMode)
+    if ($module.Params.state -eq 'started' -and $req.start -and $mode -in @('auto', 'delayed') -and $startable -and -not $toStart.Contains($sc.ServiceName)) {
         $toStart.Add($sc.ServiceName)
     }
 }
@@ -215,12 +217,17 @@ elseif ($order.Count -gt 0) {
             $sc.Refresh()
             if ($sc.Status -eq 'Stopped') {
                 $sc.Start()
+                $entry.action = 'started'
+            }
+            else {
+                $entry.action = 'waited'
             }
             $remaining = $deadline - [DateTime]::UtcNow
             if ($remaining -lt [TimeSpan]::Zero) { $remaining = [TimeSpan]::Zero }
             $sc.WaitForStatus([System.ServiceProcess.ServiceControllerStatus]::Running, $remaining)
-            $entry.action = 'started'
-            $started.Add($name)
+            if ($entry.action -eq 'started') {
+                $started.Add($name)
+            }
         }
         catch [System.ServiceProcess.TimeoutException] {
             $entry.action = 'start_failed'

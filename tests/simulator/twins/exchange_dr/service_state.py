@@ -6,9 +6,10 @@ What the .ps1 does, step by step, through the Host API:
 - enumerates the services once (ServiceController.GetServices + one Win32_Service query): exists, start mode (delayed when
   DelayedAutoStart), state, dependencies, exit code; lookups by service name only (as the .ps1's hashtable);
 - with state=started and not in check mode: the requested services with start=true that are Automatic (or delayed) and
-  Stopped are started dependencies first (depth-first over ServicesDependedOn); each ServiceController.Start() is followed by
-  WaitForStatus(Running, time left of `timeout`). StartService itself blocks for the SCM's 30 s connect timeout before it
-  fails with 1053 (host_services.SCM_TIMEOUT_S); other errors (1058 disabled, 1068 dependency failed) return at once here;
+  Stopped are started (StartPending ones are only waited for: action `waited`), dependencies first (depth-first over
+  ServicesDependedOn); each ServiceController.Start() is followed by WaitForStatus(Running, time left of `timeout`).
+  StartService itself blocks for the SCM's 30 s connect timeout before it fails with 1053 (host_services.SCM_TIMEOUT_S);
+  other errors (1058 disabled, 1068 dependency failed) return at once here;
 - after starting, waits `settle_seconds` and reads the started services again; one that is no longer Running is
   `stopped_again` with its exit code (the host's service_stops_after_start fault: event 7034, exit code 1067).
 Simulated time (host.clock) stands in for the waits.
@@ -67,7 +68,8 @@ def service_state(m: ModuleRun) -> None:
             "start_error_code": None,
             "stopped_again": False,
         }
-        if p["state"] == "started" and req["start"] and svc.start_mode in ("auto", "delayed") and state == "stopped" and svc.name not in to_start:
+        startable = state == "stopped" or (state == "start_pending" and not m.check_mode)
+        if p["state"] == "started" and req["start"] and svc.start_mode in ("auto", "delayed") and startable and svc.name not in to_start:
             to_start.append(svc.name)
 
     order = _start_order(to_start, services)
@@ -84,12 +86,16 @@ def service_state(m: ModuleRun) -> None:
             entry = entries[name.casefold()]
             try:
                 current = m.host.service(name)
+                crashes = current.crash_count if current else 0
                 if current is not None and current.state == "stopped":
                     m.host.start_service(name, wait=False)
-                if not _wait_running(m.host, name, deadline):
+                    entry["action"] = "started"
+                else:
+                    entry["action"] = "waited"  # StartPending already: only WaitForStatus
+                if not _wait_running(m.host, name, deadline, crashes):
                     raise TimeoutError
-                entry["action"] = "started"
-                started.append(name)
+                if entry["action"] == "started":
+                    started.append(name)
             except TimeoutError:
                 entry["action"] = "start_failed"
                 entry["start_error"] = f"did not reach Running within {p['timeout']} seconds"
@@ -184,11 +190,16 @@ def _start_order(names: list[str], services: dict[str, Any]) -> list[str]:
     return order
 
 
-def _wait_running(host: Any, name: str, deadline: float) -> bool:
-    """ServiceController.WaitForStatus(Running, deadline - now)."""
+def _wait_running(host: Any, name: str, deadline: float, crashes: int) -> bool:
+    """ServiceController.WaitForStatus(Running, deadline - now).
+
+    Simulated time runs fast while a transition is pending, so a service that runs for a few seconds and then terminates
+    (service_stops_after_start) can pass from Running to Stopped between two reads; a crash counted after the start means
+    it was Running, which WaitForStatus (polling every 250 ms) would have seen.
+    """
     while True:
         svc = host.service(name)
-        if svc is not None and svc.state == "running":
+        if svc is not None and (svc.state == "running" or svc.crash_count > crashes):
             return True
         remaining = deadline - host.clock.time()
         if remaining <= 0:
