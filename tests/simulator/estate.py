@@ -35,6 +35,7 @@ DEFAULT_ADMIN_GROUP = "Exchange Administrative Group (FYDIBOHF23SPDLT)"
 # msExchCurrentServerRoles bits (community source, exchange-recovery-facts.md section 1)
 ROLE_BITS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}
 EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "Edge")
+LEGACY_EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge")  # 2007/2010: separate roles
 _NETBIOS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
 
 
@@ -58,6 +59,8 @@ class ExchangeServerObject:
         """msExchCurrentServerRoles: Mailbox on 2016 also carries ClientAccess + HubTransport (+ UM on 2016), so 2016 -> 54,
         2019 -> 38; on 2013 Mailbox carries HubTransport + UM."""
         major_minor = tuple(int(x) for x in self.version.split(".")[:2])
+        if major_minor < (15, 0):  # 2007/2010: each role is its own bit
+            return sum(ROLE_BITS[role] for role in set(self.roles))
         bits = 0
         for role in self.roles:
             bits |= ROLE_BITS[role]
@@ -77,6 +80,7 @@ class ExchangeOrganization:
     organization: str
     admin_group: str = DEFAULT_ADMIN_GROUP
     servers: dict[str, ExchangeServerObject] = field(default_factory=dict)  # keyed by upper-case name
+    scripting_agent_enabled: bool = False  # the "Scripting Agent" cmdlet extension agent (recovery fails without its config file)
 
 
 @dataclass
@@ -165,7 +169,10 @@ class Domain:
         org = None
         if ex:
             org = ExchangeOrganization(
-                ex["organization"], ex.get("admin_group", DEFAULT_ADMIN_GROUP), {k: ExchangeServerObject(**v) for k, v in ex.get("servers", {}).items()}
+                ex["organization"],
+                ex.get("admin_group", DEFAULT_ADMIN_GROUP),
+                {k: ExchangeServerObject(**v) for k, v in ex.get("servers", {}).items()},
+                bool(ex.get("scripting_agent_enabled", False)),
             )
         return cls(
             name=d["name"],
@@ -302,17 +309,18 @@ def _parse_domain(d: Any, hosts: dict[str, Any]) -> Domain:
 
 
 def _parse_exchange(ex: Any) -> ExchangeOrganization:
-    _check_keys("domain.exchange", ex, {"organization", "admin_group", "servers"}, ("organization",))
+    _check_keys("domain.exchange", ex, {"organization", "admin_group", "servers", "scripting_agent_enabled"}, ("organization",))
     servers = {}
     for sname, spec in (ex.get("servers") or {}).items():
         where = f"domain.exchange.servers.{sname}"
         _check_keys(where, spec, {"version", "roles", "install_path", "edition", "admin_display_version"}, ("version", "roles"))
         version = str(spec["version"])
-        if not re.fullmatch(r"15\.[0-2]\.\d+\.\d+", version):
-            raise EstateError(f"{where}.version: expected an Exchange 2013+ build such as 15.2.1118.7, got {version!r}")
+        if not re.fullmatch(r"(15\.[0-2]|14\.[0-3]|8\.[0-3])\.\d+\.\d+", version):
+            raise EstateError(f"{where}.version: expected an Exchange 2013+ build such as 15.2.1118.7 (or 2007/2010: 8.x, 14.x), got {version!r}")
         roles = spec["roles"]
-        if not isinstance(roles, list) or not roles or any(r not in EXCHANGE_ROLES for r in roles):
-            raise EstateError(f"{where}.roles: expected a list of {', '.join(EXCHANGE_ROLES)}, got {roles!r}")
+        allowed = EXCHANGE_ROLES if version.startswith("15.") else LEGACY_EXCHANGE_ROLES
+        if not isinstance(roles, list) or not roles or any(r not in allowed for r in roles):
+            raise EstateError(f"{where}.roles: expected a list of {', '.join(allowed)}, got {roles!r}")
         servers[str(sname).upper()] = ExchangeServerObject(
             name=str(sname).upper(),
             version=version,
@@ -321,7 +329,8 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
             edition=str(spec.get("edition", "Standard")),
             admin_display_version=spec.get("admin_display_version"),
         )
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers)
+    agent = _bool("domain.exchange.scripting_agent_enabled", ex.get("scripting_agent_enabled", False))
+    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent)
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:
