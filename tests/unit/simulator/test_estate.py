@@ -49,7 +49,7 @@ def with_(doc: dict, path: str, value) -> dict:
         ("shares", {"B": {"host": "NOPE", "path": "D:\\B"}}, "shares.B.host: no host named 'NOPE'"),
         ("shares", {"B": {"host": "WIN01", "path": "relative"}}, "shares.B.path: expected a local path"),
         ("domain", {"name": "contoso"}, "domain.name: expected a DNS name"),
-        ("domain", {"name": "c.local", "exchange": {"organization": "C", "servers": {"EX01": {"version": "14.3.1.1", "roles": ["Mailbox"]}}}},
+        ("domain", {"name": "c.local", "exchange": {"organization": "C", "servers": {"EX01": {"version": "16.0.1.1", "roles": ["Mailbox"]}}}},
          "domain.exchange.servers.EX01.version: expected an Exchange 2013+ build"),
         ("domain", {"name": "c.local", "exchange": {"organization": "C", "servers": {"EX01": {"version": "15.2.1.1", "roles": ["Hub"]}}}},
          "domain.exchange.servers.EX01.roles: expected a list of Mailbox, ClientAccess, Edge"),
