@@ -128,7 +128,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     pid = server_pid(state_dir)
     if pid is not None:
         raise CliError(f"{state_dir}: already running (pid {pid}); `stop` it first")
-    estate = prepare_state_dir(Path(args.estate), state_dir, force_auto=args.auto_addresses)
+    prepare_state_dir(Path(args.estate), state_dir, force_auto=args.auto_addresses)
+    estate = Estate.open(state_dir, writable=False)  # from here on the server owns the state
     log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child process
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(
@@ -152,7 +153,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 def _wait_ready(estate: Estate, proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Until every host that is powered on answers on 5985 and 5986."""
-    expected = [(name, cfg.address) for name, cfg in estate.config.hosts.items() if estate.host(name).state.power in ("on", "shutting_down")]
+    expected = [(name, cfg.address) for name, cfg in estate.config.hosts.items() if estate.host(name).state.power in ("on", "shutting_down", "rebooting")]
     deadline = time.monotonic() + timeout
     waiting = list(expected)
     while waiting:
