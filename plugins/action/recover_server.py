@@ -1,0 +1,208 @@
+# Copyright: (c) 2026, exchange_dr.recovery maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Controller half of exchange_dr.recovery.recover_server.
+
+Steps (plugin_utils/_module_with_reboot.py drives the restarts between them):
+1. read the host and the AD object (exchange_dr.recovery.exchange_info, one call);
+2. judge the preflight (plugin_utils/_exchange_setup.preflight): refuse with a message and run nothing, nothing to do,
+   restart first, or run Setup (recover / resume);
+3. build the version-correct command line (setup_command) and run the module as an async job, polling until Setup ends,
+   so no WinRM operation lasts longer than a poll;
+4. judge the run from ExchangeSetup.log and the registry (judge_setup); on success ask for the restart Setup needs;
+5. after the restart (or at once without one): optionally set the transport services back to Automatic.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ansible.errors import AnsibleConnectionFailure
+from ansible.utils.display import Display
+
+from ansible_collections.exchange_dr.recovery.plugins.action.exchange_info import enrich, release_dict
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_setup import (
+    NOTHING,
+    REBOOT,
+    REFUSE,
+    TRANSPORT_SERVICES,
+    SetupCommandError,
+    judge_setup,
+    parse_setup_log,
+    preflight,
+    setup_command,
+    target_dir_for,
+)
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_with_reboot import ActionModuleWithReboot
+
+display = Display()
+
+MODULE = "exchange_dr.recovery.recover_server"
+INFO_MODULE = "exchange_dr.recovery.exchange_info"
+POLL_RETRIES = 5  # consecutive failed polls (connection lost, host busy) before giving up on the job
+
+
+class ActionModule(ActionModuleWithReboot):
+    documented_module = "recover_server"
+
+    def _run_step(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+        if previous is not None and previous.get("_stage") == "setup":
+            return self._after_setup(args, task_vars, previous, rebooted=True)
+        return self._recover(args, task_vars, after_reboot=previous is not None)
+
+    # -- 1 + 2: read and judge ---------------------------------------------------------------------------------------------
+    def _info(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        info_args = {k: args[k] for k in ("server_name", "setup_path", "target_dir") if args.get(k)}
+        info = self._execute_module(module_name=INFO_MODULE, module_args=info_args, task_vars=task_vars)
+        if not info.get("failed"):
+            enrich(info)
+        return info
+
+    def _recover(self, args: dict[str, Any], task_vars: dict[str, Any], after_reboot: bool) -> dict[str, Any]:
+        result: dict[str, Any] = {"changed": False, "action": NOTHING, "check": "", "command_line": None, "release": None, "server": None}
+        result.update(rc=None, elapsed=0, transport_services=[])
+        info = self._info(args, task_vars)
+        if info.get("failed"):
+            return {**result, "failed": True, "msg": f"Failed to read the host before recovery: {info.get('msg')}"}
+        ad = info.get("ad_server") or {}
+        result["server"] = {k: ad.get(k) for k in ("name", "roles", "install_path", "version")} if ad.get("exists") else None
+        result["release"] = (info.get("media") or {}).get("release")
+        verdict = preflight(info, server_name=args.get("server_name"), reboot=bool(args.get("reboot")))
+        result["check"] = verdict.check if verdict.action == REFUSE else ""
+        for warning in verdict.warnings:
+            display.warning(f"{task_vars.get('inventory_hostname', '')}: {warning}")
+        if verdict.action == REFUSE:
+            return {**result, "failed": True, "msg": verdict.msg}
+        if verdict.action == NOTHING:
+            result["msg"] = verdict.msg
+            if args.get("restore_transport_startup"):
+                result.update(self._restore_transport(info, task_vars))
+            return result
+        if verdict.action == REBOOT:
+            if after_reboot:
+                msg = f"{verdict.msg} The restart did not clear it; look at what keeps setting it."
+                return {**result, "failed": True, "check": "pending_reboot", "msg": msg}
+            pending = {"changed": True, "msg": verdict.msg, "_do_action_reboot": True, "_stage": "pending"}
+            return {**result, **pending, "_reboot_reason": "a restart was pending before Exchange Setup"}
+
+        media = info["media"]
+        try:
+            command = setup_command(
+                media["path"],
+                media["version"],
+                diagnostic_data=bool(args.get("diagnostic_data")),
+                target_dir=target_dir_for(args.get("target_dir"), ad, release_of(media["version"])),
+                domain_controller=args.get("domain_controller"),
+                do_not_start_transport=bool(args.get("do_not_start_transport")),
+                updates_dir=args.get("updates_dir"),
+            )
+        except SetupCommandError as error:
+            return {**result, "failed": True, "msg": f"Cannot build the Setup command line: {error}"}
+        arguments = list(args["arguments"]) if args.get("arguments") else list(command.arguments)
+        result.update(action=verdict.action, changed=True, msg=verdict.msg)
+        result["command_line"] = " ".join([f'"{command.program}"', *arguments])
+        if self._task.check_mode:
+            return result
+
+        # 3: Setup as an async job, polled
+        module_args = {k: v for k, v in args.items() if v is not None}
+        module_args.update(setup_path=command.program, arguments=arguments)
+        run = self._run_async(module_args, task_vars, int(args["timeout"]), max(1, int(args["poll_interval"])))
+        if run.get("failed") and run.get("rc") is None:  # the job or the module failed before Setup ran
+            return {**result, "failed": True, "msg": run.get("msg"), "elapsed": run.get("elapsed", 0)}
+        # 4: the verdict
+        result.update(rc=run.get("rc"), elapsed=run.get("elapsed", 0))
+        judged = judge_setup(run, command.release)
+        log = run.get("setup_log") or {}
+        parsed = parse_setup_log(log.get("lines") or [])
+        result["setup_log"] = {
+            "path": log.get("path"),
+            "lines": log.get("lines") or [],
+            "succeeded": parsed.succeeded,
+            "errors": parsed.required + parsed.errors,
+        }
+        if not judged.ok:
+            return {**result, "failed": True, "msg": judged.msg}
+        result["msg"] = judged.msg
+        result["_stage"] = "setup"
+        if not args.get("reboot"):
+            return self._after_setup(args, task_vars, result, rebooted=False)
+        return {**result, "_do_action_reboot": True, "_reboot_reason": "Exchange Setup finished and needs a restart"}
+
+    # -- 3: the async job --------------------------------------------------------------------------------------------------
+    def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int) -> dict[str, Any]:
+        """Start the module as an async job (async_wrapper on the host) and poll async_status until it ends."""
+        saved = self._task.async_val
+        self._task.async_val = timeout
+        try:
+            job = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars, wrap_async=True)
+        finally:
+            self._task.async_val = saved
+        if job.get("failed") or "ansible_job_id" not in job:
+            return {"failed": True, "msg": f"Failed to start Exchange Setup as an async job: {job.get('msg', job)}"}
+        jid = job["ansible_job_id"]
+        async_dir = self._remote_expand_user(self.get_shell_option("async_dir", default="~/.ansible_async"))
+        host = task_vars.get("inventory_hostname", "")
+        started = time.monotonic()
+        misses = 0
+        while True:
+            time.sleep(interval)
+            elapsed = int(time.monotonic() - started)
+            try:
+                status = self._execute_module(module_name="ansible.legacy.async_status", module_args={"jid": jid, "_async_dir": async_dir}, task_vars=task_vars)
+            except AnsibleConnectionFailure as error:
+                status = {"failed": True, "msg": str(error)}
+            if status.get("failed") and not status.get("finished"):
+                misses += 1
+                display.vv(f"{host}: polling Exchange Setup job {jid} failed ({misses}/{POLL_RETRIES}): {status.get('msg')}")
+                if misses >= POLL_RETRIES:
+                    return {"failed": True, "msg": f"Lost track of Exchange Setup (job {jid}) after {elapsed}s: {status.get('msg')}", "elapsed": elapsed}
+                continue
+            misses = 0
+            if status.get("finished"):
+                self._cleanup_job(jid, async_dir, task_vars)
+                return status
+            display.display(f"{self._task.action}: {host}: Exchange Setup still running ({elapsed}s elapsed)")
+            if elapsed > timeout:
+                return {"failed": True, "msg": f"Exchange Setup did not finish within {timeout}s (it keeps running on {host}; job {jid})", "elapsed": elapsed}
+
+    def _cleanup_job(self, jid: str, async_dir: str, task_vars: dict[str, Any]) -> None:
+        try:
+            cleanup = {"jid": jid, "mode": "cleanup", "_async_dir": async_dir}
+            self._execute_module(module_name="ansible.legacy.async_status", module_args=cleanup, task_vars=task_vars)
+        except AnsibleConnectionFailure:
+            display.vv(f"could not remove the async job file of {jid}")
+
+    # -- 5: after Setup ----------------------------------------------------------------------------------------------------
+    def _after_setup(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any], rebooted: bool) -> dict[str, Any]:
+        result = {k: v for k, v in previous.items() if k not in ("_do_action_reboot", "_reboot_reason")}
+        if args.get("restore_transport_startup"):
+            info = self._info(args, task_vars)
+            if info.get("failed"):
+                return {**result, "failed": True, "msg": f"Failed to read the host after Setup: {info.get('msg')}"}
+            result.update(self._restore_transport(info, task_vars))
+        if not rebooted:
+            result["_do_action_reboot"] = True  # the base class reports reboot_required
+        return result
+
+    def _restore_transport(self, info: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        """Set the transport services back to Automatic and start them (ansible.windows.win_service, one call each)."""
+        release = release_dict((info.get("exchange") or {}).get("version"))
+        product = release["product"] if release else "2019"
+        present = {s.get("name", "").casefold() for s in info.get("services") or []}
+        done, changed = [], False
+        for name in TRANSPORT_SERVICES[product]:
+            if name.casefold() not in present:
+                continue
+            service_args = {"name": name, "start_mode": "auto", "state": "started"}
+            service = self._execute_module(module_name="ansible.windows.win_service", module_args=service_args, task_vars=task_vars)
+            if service.get("failed"):
+                return {"failed": True, "transport_services": done, "msg": f"Failed to set {name} back to Automatic: {service.get('msg')}"}
+            changed = changed or bool(service.get("changed"))
+            done.append(name)
+        out: dict[str, Any] = {"transport_services": done}
+        if changed:
+            out["changed"] = True
+        return out
