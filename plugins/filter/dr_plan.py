@@ -1,0 +1,114 @@
+# Copyright: (c) 2026, exchange_dr.recovery maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: dr_plan
+short_description: The DR run's plan for one host, from its preflight facts
+version_added: 0.1.0
+author:
+  - exchange_dr.recovery maintainers (@exchange-dr)
+description:
+  - Turns what preflight learnt about a host (an M(exchange_dr.recovery.exchange_info) result and the Email Router's state)
+    into the plan C(exchange_dr.recovery.dr_run) follows - which phases have work to do on this host, in which order, and why.
+  - A phase whose work is already done is left out, so a run interrupted at any phase completes without redoing finished
+    work. A host that cannot be recovered (no Exchange server object in Active Directory, not domain-joined, Edge Transport,
+    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan.
+  - The recovery judgement is the one M(exchange_dr.recovery.recover_server) applies, so the plan and the role agree.
+options:
+  _input:
+    description: The host's M(exchange_dr.recovery.exchange_info) result, or C(None) when the host is not an Exchange recovery target.
+    type: dict
+    required: true
+  host:
+    description: The host's name, shown in the plan.
+    type: str
+    default: ""
+  recover:
+    description: Whether the host is in the Exchange recovery group.
+    type: bool
+    default: true
+  router:
+    description:
+      - "C(None) when the Email Router is not restored on this host; else what preflight learnt of it: a dict with
+        C(installed) (bool) and C(service_state) (str)."
+    type: dict
+  reboot_first:
+    description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
+    type: bool
+    default: true
+"""
+
+EXAMPLES = r"""
+- name: Plan this host's part of the DR run
+  ansible.builtin.set_fact:
+    dr_run_plan: "{{ dr_run_exchange_info | exchange_dr.recovery.dr_plan(host=inventory_hostname, router=None) }}"
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ dr_run_plan.lines }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The plan.
+  type: dict
+  contains:
+    host:
+      description: The host.
+      type: str
+    exchange_action:
+      description: C(recover), C(resume), C(reboot) (restart, then recover), C(none) (recovered already), C(refuse) or C(skip).
+      type: str
+    refused:
+      description: Whether the host cannot be recovered.
+      type: bool
+    refusal:
+      description: Why, and what to do about it; C(None) when not refused.
+      type: str
+    phases:
+      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, email_router, final_verify."
+      type: dict
+    run:
+      description: The phases with work, in run order.
+      type: list
+      elements: str
+    steps:
+      description: The plan, in order; each item has C(phase) and C(what).
+      type: list
+      elements: dict
+    lines:
+      description: The plan as numbered lines for people.
+      type: list
+      elements: str
+    warnings:
+      description: Things to know before running (for example media newer than the lost server).
+      type: list
+      elements: str
+    missing_prerequisites:
+      description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
+      type: list
+      elements: str
+"""
+
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import plan_host
+
+
+def dr_plan(info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True) -> dict[str, Any]:
+    if info is not None and not isinstance(info, dict):
+        raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
+    if router is not None and not isinstance(router, dict):
+        raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
+    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first)
+
+
+class FilterModule:
+    """The DR run's planner."""
+
+    def filters(self) -> dict[str, Any]:
+        return {"dr_plan": dr_plan}

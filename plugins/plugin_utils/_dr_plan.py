@@ -1,0 +1,123 @@
+# Copyright: (c) 2026, exchange_dr.recovery maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The DR run's plan for one host: which phases have work to do, in which order, and why.
+
+For internal collection use only. The `exchange_dr.recovery.dr_plan` filter turns the preflight facts of a host (one
+`exchange_info` result, plus what is known of the Email Router) into the plan that `playbooks/dr_run.yml` prints in check mode
+and follows for real. A phase whose work is already done is left out, so a run interrupted at any phase completes without
+redoing finished work. The recovery judgement itself is `_exchange_setup.preflight()` and the prerequisite list is
+`_exchange_prerequisites.plan()`: the same code the recover_server and exchange_prerequisites roles rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_prerequisites as prerequisites
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
+
+PHASES = ("preflight", "prerequisites", "recover", "reboot", "verify", "email_router", "final_verify")
+
+
+@dataclass
+class HostPlan:
+    host: str
+    exchange_action: str  # refuse | none | reboot | recover | resume | skip (not an Exchange target)
+    refusal: str | None = None
+    phases: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(PHASES, False))
+    steps: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    missing_prerequisites: list[str] = field(default_factory=list)
+
+    def add(self, phase: str, what: str) -> None:
+        self.phases[phase] = True
+        self.steps.append({"phase": phase, "what": what})
+
+    def to_dict(self) -> dict[str, Any]:
+        self.steps.sort(key=lambda s: PHASES.index(s["phase"]))  # stable: steps of one phase keep their order
+        lines = [f"{i}. {s['phase']}: {s['what']}" for i, s in enumerate(self.steps, 1)]
+        if self.refusal:
+            lines = [f"REFUSED: {self.refusal}"]
+        elif not lines:
+            lines = ["nothing to do: this host is recovered"]
+        return {
+            "host": self.host,
+            "exchange_action": self.exchange_action,
+            "refused": self.refusal is not None,
+            "refusal": self.refusal,
+            "phases": dict(self.phases),
+            "run": [p for p in PHASES if self.phases[p]],
+            "steps": list(self.steps),
+            "lines": lines + [f"warning: {w}" for w in self.warnings],
+            "warnings": list(self.warnings),
+            "missing_prerequisites": list(self.missing_prerequisites),
+        }
+
+
+def plan_host(
+    host: str,
+    info: dict[str, Any] | None,
+    *,
+    recover: bool = True,
+    router: dict[str, Any] | None = None,
+    reboot_first: bool = True,
+) -> dict[str, Any]:
+    """The plan of one host.
+
+    info     the host's exchange_info result (None when the host is not an Exchange recovery target)
+    recover  the host is in the Exchange recovery group
+    router   None when the Email Router is not restored on this host, else what preflight learnt:
+             {"installed": bool | None, "service_state": str | None}
+    """
+    plan = HostPlan(host, "skip")
+    if recover and info is not None:
+        _plan_exchange(plan, info, reboot_first)
+    if plan.refusal is None:
+        plan.phases["preflight"] = True
+        if router is not None:
+            _plan_router(plan, router)
+        if plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]:
+            plan.add("verify", "check every Exchange service of the recovered server and start the Automatic ones that are stopped")
+        if recover or router is not None:
+            plan.phases["final_verify"] = True
+            plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})
+    return plan.to_dict()
+
+
+def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> None:
+    verdict = setup.preflight(info, reboot=reboot_first)
+    plan.exchange_action = verdict.action
+    plan.warnings.extend(verdict.warnings)
+    if verdict.action == setup.REFUSE:
+        plan.refusal = verdict.msg
+        return
+    if verdict.action == setup.NOTHING:
+        if any((info.get("pending_reboot") or {}).values()):
+            plan.add("reboot", "restart: a restart is still pending after the recovery")
+        return
+    try:
+        prereq = prerequisites.plan(info)
+        plan.missing_prerequisites = list(prereq.missing)
+        missing = ", ".join(prereq.missing) if prereq.missing else "none of the runtimes"
+        plan.add("prerequisites", f"install what Exchange {prereq.requirements.release.name} needs that is missing: {missing}; the Windows features")
+    except prerequisites.PrerequisiteError as e:
+        plan.refusal = f"prerequisites: {e}"
+        return
+    if verdict.action == setup.REBOOT:
+        plan.steps.insert(0, {"phase": "prerequisites", "what": verdict.msg})
+    plan.add("recover", ("resume: " if verdict.action == setup.RESUME else "") + verdict.msg)
+    plan.add("reboot", "restart after Setup, then wait for the host to answer again")
+
+
+def _plan_router(plan: HostPlan, router: dict[str, Any]) -> None:
+    installed = router.get("installed")
+    state = str(router.get("service_state") or "").lower()
+    if installed and state == "running" and not plan.phases["recover"]:
+        # installed and running: the role still compares the configuration set and changes nothing when it is the same
+        plan.add("email_router", "compare the Email Router configuration with the backup (installed and running: no reinstall)")
+    elif installed:
+        plan.add("email_router", "put the Email Router configuration set back and start the service (installed)")
+    else:
+        plan.add("email_router", "reinstall the Email Router unattended, put its configuration set back, start the service")

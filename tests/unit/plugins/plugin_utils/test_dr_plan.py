@@ -1,0 +1,109 @@
+"""The DR run's planner: phases per host from exchange_info results, refusals, and the rerun after an interruption."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from ansible_collections.exchange_dr.recovery.plugins.filter.dr_plan import FilterModule
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import PHASES, plan_host
+
+LOST: dict[str, Any] = {
+    "computer_name": "EX01",
+    "domain": {"joined": True, "name": "contoso.local"},
+    "os": {"version": "10.0.17763", "build": 17763, "caption": "Microsoft Windows Server 2019 Datacenter", "server_core": False},
+    "exchange": {"installed": False, "configured": False, "incomplete": False, "version": None, "roles": [], "setup_markers": []},
+    "pending_reboot": {"component_based_servicing": False, "windows_update": False, "pending_file_rename": False, "computer_rename": False},
+    "reboot_pending": False,
+    "ad_server": {"exists": True, "name": "EX01", "role_mask": 38, "roles": ["Mailbox"], "version": "15.2.1544.4", "error": None},
+    "scripting_agent": {"enabled": False, "config_present": False, "config_path": None},
+    "media": {"path": r"\\FS01\Media\Exchange2019-CU14\Setup.exe", "exists": True, "version": "15.2.1544.4"},
+    "prerequisites": {"dotnet_release": 0, "vcredist": [], "ucma_version": None, "url_rewrite_version": None},
+}
+
+
+def lost(**changes: Any) -> dict[str, Any]:
+    info = copy.deepcopy(LOST)
+    for path, value in changes.items():
+        target = info
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return info
+
+
+def recovered() -> dict[str, Any]:
+    return lost(exchange={"installed": True, "configured": True, "incomplete": False, "version": "15.2.1544.4", "roles": ["Mailbox"], "setup_markers": []})
+
+
+def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
+    plan = plan_host("EX01", lost(), router={"installed": False})
+    assert plan["run"] == list(PHASES)
+    assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "email_router", "final_verify"]
+    assert "dotnet" in plan["missing_prerequisites"]
+    assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
+    assert plan["lines"][4].startswith("5. email_router: reinstall the Email Router")
+    assert not plan["refused"]
+
+
+def test_recovered_host_has_nothing_but_the_final_check() -> None:
+    plan = plan_host("EX01", recovered(), router={"installed": True, "service_state": "running"})
+    assert plan["run"] == ["preflight", "email_router", "final_verify"]
+    assert plan["exchange_action"] == "none"
+    assert "no reinstall" in plan["steps"][0]["what"]
+
+
+def test_interrupted_after_setup_needs_only_the_reboot() -> None:
+    info = recovered()
+    info["pending_reboot"]["pending_file_rename"] = True
+    plan = plan_host("EX01", info)
+    assert plan["run"] == ["preflight", "reboot", "verify", "final_verify"]
+
+
+def test_interrupted_setup_resumes() -> None:
+    info = lost(exchange={"installed": True, "configured": False, "incomplete": True, "version": "15.2.1544.4", "roles": ["Mailbox"], "setup_markers": []})
+    plan = plan_host("EX01", info)
+    assert plan["exchange_action"] == "resume"
+    assert plan["phases"]["recover"] and plan["steps"][1]["what"].startswith("resume: ")
+
+
+def test_pending_reboot_before_setup_is_planned_first() -> None:
+    plan = plan_host("EX01", lost(pending_reboot__component_based_servicing=True))
+    assert plan["exchange_action"] == "reboot"
+    assert plan["steps"][0]["what"].startswith("A restart is pending on EX01")
+    assert plan_host("EX01", lost(pending_reboot__component_based_servicing=True), reboot_first=False)["refused"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"ad_server__exists": False}, "no Exchange server object named EX01"),
+        ({"domain__joined": False}, "not joined to a domain"),
+        ({"ad_server__roles": ["Edge"]}, "Edge Transport"),
+        ({"scripting_agent__enabled": True}, "Scripting Agent"),
+        ({"media__version": "15.2.1258.12"}, "older than"),
+        ({"media__exists": False}, "No Exchange Setup found"),
+    ],
+)
+def test_refusals_stop_the_host_before_anything_runs(changes: dict[str, Any], words: str) -> None:
+    plan = plan_host("EX01", lost(**changes), router={"installed": False})
+    assert plan["refused"]
+    assert words in plan["refusal"]
+    assert plan["run"] == []
+    assert plan["lines"] == [f"REFUSED: {plan['refusal']}"]
+
+
+def test_router_only_host() -> None:
+    plan = plan_host("CRM01", None, recover=False, router={"installed": True, "service_state": "stopped"})
+    assert plan["run"] == ["preflight", "email_router", "final_verify"]
+    assert "put the Email Router configuration set back" in plan["steps"][0]["what"]
+
+
+def test_filter() -> None:
+    dr_plan = FilterModule().filters()["dr_plan"]
+    assert dr_plan(lost())["host"] == "EX01"
+    with pytest.raises(Exception, match="expected an exchange_info result"):
+        dr_plan("not a dict")
