@@ -1,0 +1,200 @@
+#!powershell
+
+# Copyright: (c) 2026, exchange_dr.recovery maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell Ansible.ModuleUtils.ArgvParser
+#AnsibleRequires -PowerShell Ansible.ModuleUtils.CommandUtil
+#AnsibleRequires -PowerShell ..module_utils._EmailRouter
+
+# The Windows half of email_router: detect the Email Router, run its setup (or uninstall command), set the service account.
+# The setup configuration content is rendered and checked by the action plugin (plugins/action/email_router.py).
+
+$spec = @{
+    options = @{
+        state = @{ type = 'str'; default = 'present'; choices = 'present', 'absent', 'reinstalled' }
+        path = @{ type = 'str' }
+        install_dir = @{ type = 'str'; default = 'C:\Program Files\Microsoft CRM Email' }
+        install_config = @{ type = 'str' }
+        arguments = @{ type = 'list'; elements = 'str'; default = @('/Q') }
+        log_path = @{ type = 'str'; default = 'C:\Windows\Temp\SetupEmailRouter.log' }
+        product_name = @{ type = 'str'; default = '*E-mail Router*' }
+        service_account = @{ type = 'str' }
+        service_password = @{ type = 'str'; no_log = $true }
+    }
+    required_if = @(
+        , @('state', 'present', @('path'))
+        , @('state', 'reinstalled', @('path'))
+    )
+    supports_check_mode = $true
+}
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec, @(Get-ExDrEmailRouterSpec))
+
+$module.Result.changed = $false
+$module.Result.installed = $false
+$module.Result.install_folder = $null
+$module.Result.service_folder = $null
+$module.Result.version = $null
+$module.Result.product_code = $null
+$module.Result.service_name = $module.Params.service_name
+$module.Result.service_state = $null
+$module.Result.service_account = $null
+$module.Result.rc = $null
+$module.Result.reboot_required = $false
+
+$state = $module.Params.state
+$routerArgs = @{
+    ServiceName = $module.Params.service_name
+    RegistryKey = $module.Params.registry_key
+    RegistryValue = $module.Params.registry_value
+    ProductName = $module.Params.product_name
+}
+
+Function Test-ExDrComplete {
+    param ($Info)
+    $Info.product -and $Info.service -and $Info.service_folder -and
+    (Test-Path -LiteralPath (Join-Path -Path $Info.service_folder -ChildPath 'Microsoft.Crm.Tools.EmailAgent.exe'))
+}
+
+Function Get-ExDrLogTail {
+    param ([string]$Path)
+    if (Test-Path -LiteralPath $Path) {
+        @(Get-Content -LiteralPath $Path -Tail 20)
+    }
+    else {
+        @()
+    }
+}
+
+Function Invoke-ExDrUninstall {
+    param ($Info)
+    $command = $Info.product.quiet_uninstall_string
+    if (-not $command) {
+        $command = "$($Info.product.uninstall_string) /Q"
+    }
+    $run = Run-Command -command $command
+    $module.Result.rc = $run.rc
+    if ($run.rc -notin @(0, 3010)) {
+        $module.FailJson("Failed to remove the Email Router ($($Info.product.name)): '$command' returned $($run.rc): $($run.stderr)")
+    }
+    if ($run.rc -eq 3010) {
+        $module.Result.reboot_required = $true
+    }
+}
+
+Function Invoke-ExDrSetup {
+    param ([bool]$Again)
+    if (-not (Test-Path -LiteralPath $module.Params.path -PathType Leaf)) {
+        $module.FailJson("Failed to install the Email Router: the setup program '$($module.Params.path)' cannot be found")
+    }
+    if (-not $module.Params.install_config) {
+        $module.FailJson('Failed to install the Email Router: install_config is empty (the action plugin renders it; run the module through it)')
+    }
+    $configFile = Join-Path -Path $module.Tmpdir -ChildPath 'EmailRouterSetup.xml'
+    [IO.File]::WriteAllText($configFile, $module.Params.install_config, (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false))
+    $argv = @($module.Params.path) + @($module.Params.arguments) + @('/L', $module.Params.log_path, '/config', $configFile)
+    if ($Again) {
+        $argv += '/InstallAlways'
+    }
+    $command = Argv-ToString -arguments $argv
+    $run = Run-Command -command $command
+    $module.Result.rc = $run.rc
+    if ($run.rc -notin @(0, 3010)) {
+        $module.Result.log_tail = Get-ExDrLogTail -Path $module.Params.log_path
+        $module.FailJson("Failed to install the Email Router: '$command' returned $($run.rc): $($run.stderr)")
+    }
+    if ($run.rc -eq 3010) {
+        $module.Result.reboot_required = $true
+    }
+}
+
+Function Get-ExDrSid {
+    param ([string]$Account)
+    if ($Account -in @('LocalSystem', '.\LocalSystem', 'NT AUTHORITY\SYSTEM', 'SYSTEM')) {
+        return 'S-1-5-18'
+    }
+    try {
+        ([Security.Principal.NTAccount]$Account).Translate([Security.Principal.SecurityIdentifier]).Value
+    }
+    catch {
+        $module.FailJson("Failed to find the account '$Account': $($_.Exception.Message)", $_)
+    }
+}
+
+$info = Get-ExDrEmailRouter @routerArgs
+$complete = Test-ExDrComplete -Info $info
+
+if ($state -eq 'absent') {
+    if ($info.product -or $info.service) {
+        $module.Result.changed = $true
+        if (-not $module.CheckMode) {
+            if (-not $info.product) {
+                $module.FailJson("Failed to remove the Email Router: the service '$($module.Params.service_name)' exists but no product matches '$($module.Params.product_name)'")
+            }
+            Invoke-ExDrUninstall -Info $info
+        }
+    }
+}
+elseif ($state -eq 'reinstalled' -or -not $complete) {
+    $module.Result.changed = $true
+    if (-not $module.CheckMode) {
+        $again = $false
+        if ($state -eq 'reinstalled' -and $info.product) {
+            Invoke-ExDrUninstall -Info $info
+        }
+        elseif ($info.product) {
+            $again = $true
+        }
+        Invoke-ExDrSetup -Again $again
+    }
+}
+
+if (-not $module.CheckMode) {
+    $info = Get-ExDrEmailRouter @routerArgs
+}
+$account = $module.Params.service_account
+if ($state -ne 'absent' -and $account -and $info.service) {
+    if ((Get-ExDrSid -Account $account) -ne (Get-ExDrSid -Account $info.service.account)) {
+        $module.Result.changed = $true
+        if (-not $module.CheckMode) {
+            $startName = $account
+            if ((Get-ExDrSid -Account $account) -eq 'S-1-5-18') {
+                $startName = 'LocalSystem'
+            }
+            $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($info.service.name)'"
+            $change = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{
+                StartName = $startName
+                StartPassword = $module.Params.service_password
+            }
+            if ($change.ReturnValue -ne 0) {
+                $module.FailJson("Failed to set the account of the service '$($info.service.name)' to '$account': Win32_Service.Change returned $($change.ReturnValue)")
+            }
+            if ($info.service.state -eq 'running') {
+                try {
+                    Restart-Service -Name $info.service.name -Force -ErrorAction Stop
+                }
+                catch {
+                    $module.FailJson("Failed to restart the service '$($info.service.name)' as '$account': $($_.Exception.Message)", $_)
+                }
+            }
+            $info = Get-ExDrEmailRouter @routerArgs
+        }
+        else {
+            $info.service.account = $account
+        }
+    }
+}
+
+$module.Result.installed = [bool](Test-ExDrComplete -Info $info)
+$module.Result.install_folder = $info.install_folder
+$module.Result.service_folder = $info.service_folder
+$module.Result.version = $info.version
+if ($info.product) {
+    $module.Result.product_code = $info.product.code
+}
+if ($info.service) {
+    $module.Result.service_state = $info.service.state
+    $module.Result.service_account = $info.service.account
+}
+$module.ExitJson()
