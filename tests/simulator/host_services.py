@@ -283,6 +283,20 @@ class ServicesMixin:
         fault = self.fault("service_stops_after_start", target=svc.name)
         if fault:
             self.add_timer(at + float(fault.params.get("seconds", 5)), "service_crash", service=svc.name)
+        self._service_entry(svc, at, {"phase": "started"})
+
+    def _service_entry(self: Host, svc: Service, at: float, args: dict[str, Any]) -> None:
+        """A service whose image is a simulated program with a service entry (programs.SERVICE_ENTRIES) runs that entry
+        when it reaches RUNNING (phase "started") and for the `service_entry` timers the entry schedules (they are dropped
+        when the service stops). Services with any other image behave as before."""
+        from simulator.programs import run_service_entry  # programs sit above the host layer
+
+        run_service_entry(self, svc.name, svc.path, at, args)
+
+    def _timer_service_entry(self: Host, at: float, args: dict[str, Any]) -> None:
+        svc = self.state.services.get(args["service"].casefold())
+        if svc is not None and svc.state == "running":
+            self._service_entry(svc, at, args)
 
     def _set_stopped(self: Host, svc: Service, at: float, log: bool = True) -> None:
         svc.state = "stopped"

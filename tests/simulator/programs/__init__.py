@@ -89,8 +89,10 @@ class ProcessContext:
 
 Program = Callable[[ProcessContext], int]
 BootHook = Callable[["Host", dict[str, Any]], None]
+ServiceEntry = Callable[["Host", str, float, dict[str, Any]], None]
 REGISTRY: dict[str, Program] = {}
 BOOT_HOOKS: dict[str, BootHook] = {}
+SERVICE_ENTRIES: dict[str, ServiceEntry] = {}
 
 
 def program(kind: str) -> Callable[[Program], Program]:
@@ -111,6 +113,39 @@ def boot_hook(name: str) -> Callable[[BootHook], BootHook]:
         return fn
 
     return deco
+
+
+def service_entry(kind: str) -> Callable[[ServiceEntry], ServiceEntry]:
+    """Register what a service whose image is a program of this kind does once it runs: `entry(host, service_name, at,
+    args)` is called with args {"phase": "started", "image": path, "marker": marker args} when the service reaches RUNNING at
+    simulated time `at`, and again for each `host.add_timer(t, "service_entry", service=name, entry=kind, phase=...)` it
+    schedules while the service keeps running."""
+
+    def deco(fn: ServiceEntry) -> ServiceEntry:
+        SERVICE_ENTRIES[kind] = fn
+        return fn
+
+    return deco
+
+
+def run_service_entry(host: Host, service: str, image_path: str, at: float, args: dict[str, Any]) -> None:
+    """Called by the host's service control (caller holds the host lock): run the service entry of the service's image."""
+    kind = args.get("entry")
+    marker_args: dict[str, Any] = {}
+    image = ""
+    if kind is None:
+        argv = split_command_line(image_path) if image_path else []
+        image = argv[0] if argv else ""
+        try:
+            parsed = parse_marker(host.read_bytes(image)[:4096]) if image else None
+        except (WinError, ValueError, OSError):  # an image that cannot be read runs no entry
+            parsed = None
+        if parsed is None or parsed[0] not in SERVICE_ENTRIES:
+            return
+        kind, marker_args = parsed
+    entry = SERVICE_ENTRIES.get(kind)
+    if entry is not None:
+        entry(host, service, at, {"image": image, "marker": marker_args, **args, "entry": kind})
 
 
 def marker(kind: str, args: dict[str, Any] | None = None, body: str = "") -> bytes:
@@ -186,6 +221,7 @@ __all__ = [
     "BOOT_HOOKS",
     "MARKER",
     "REGISTRY",
+    "SERVICE_ENTRIES",
     "ProcessContext",
     "ProcessResult",
     "boot_hook",
@@ -195,6 +231,8 @@ __all__ = [
     "program",
     "resolve_executable",
     "run",
+    "run_service_entry",
+    "service_entry",
 ]
 
 
