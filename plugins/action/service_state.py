@@ -55,6 +55,7 @@ class ActionModule(ActionBase):
             host=host,
         )
         result.update(verdict)
+        result.pop("services", None)  # the host's raw read: every field is in `checks`, judged
         result["checked_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if not verdict["healthy"] and params["fail_on_unhealthy"]:
             result["failed"] = True

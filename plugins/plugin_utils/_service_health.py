@@ -181,6 +181,9 @@ def judge(
                 "dependencies": list(svc.get("dependencies") or []),
                 "action": action,
                 "start_error": svc.get("start_error"),
+                "start_error_code": svc.get("start_error_code"),
+                "stopped_again": bool(svc.get("stopped_again")),
+                "win32_exit_code": svc.get("win32_exit_code") if exists else None,
                 "result": result,
             }
         )
