@@ -1,0 +1,241 @@
+"""The recover_server action plugin with `_execute_module` replaced by recorded module results.
+
+The fixtures in fixtures/recover_server were recorded from the simulator's twins by fixtures/recover_server/record.py:
+a 2019 CU14 Mailbox server EX01 being recovered (fresh host, a failed prerequisite check, a successful run, the
+recovered host).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible_collections.exchange_dr.recovery.plugins.action import recover_server as plugin_module
+from ansible_collections.exchange_dr.recovery.plugins.action.recover_server import ActionModule
+
+FIXTURES = Path(__file__).parent / "fixtures" / "recover_server"
+SETUP = r"D:\Exchange2019-CU14\Setup.exe"
+
+
+def recorded(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+class Host:
+    """Answers module calls the way the host did, in order, and records them."""
+
+    def __init__(self, info: list[dict[str, Any]], run: dict[str, Any] | None = None, polls_before_done: int = 1) -> None:
+        self.info = list(info)
+        self.run = run
+        self.polls_before_done = polls_before_done
+        self.calls: list[tuple[str, dict[str, Any], bool]] = []
+        self.restarts: list[str | None] = []
+
+    def execute(self, module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        self.calls.append((module_name, copy.deepcopy(module_args), wrap_async))
+        if module_name == "exchange_dr.recovery.exchange_info":
+            return copy.deepcopy(self.info.pop(0) if len(self.info) > 1 else self.info[0])
+        if module_name == "exchange_dr.recovery.recover_server":
+            assert wrap_async, "Setup must run as an async job"
+            return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567", "results_file": r"C:\Users\Administrator\.ansible_async\j123.4567"}
+        if module_name == "ansible.legacy.async_status":
+            if module_args.get("mode") == "cleanup":
+                return {"erased": "x"}
+            if self.polls_before_done:
+                self.polls_before_done -= 1
+                return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567"}
+            return {**copy.deepcopy(self.run or {}), "started": 1, "finished": 1, "ansible_job_id": "j123.4567"}
+        if module_name == "ansible.windows.win_service":
+            return {"changed": True, "name": module_args["name"], "start_mode": "auto", "state": "running"}
+        raise AssertionError(f"unexpected module {module_name}")
+
+    def modules(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+
+def run(monkeypatch: pytest.MonkeyPatch, host: Host, args: dict[str, Any], *, check_mode: bool = False) -> dict[str, Any]:
+    def fake_execute(self: ActionModule, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any], wrap_async: bool = False, **_: Any):
+        if wrap_async:
+            assert self._task.async_val == args.get("timeout", 7200)
+        return host.execute(module_name, module_args, wrap_async)
+
+    def fake_reboot(self: ActionModule, a: dict[str, Any], task_vars: dict[str, Any], reason: str | None) -> dict[str, Any]:
+        host.restarts.append(reason)
+        return {"rebooted": True, "elapsed": 60}
+
+    monkeypatch.setattr(ActionModule, "_execute_module", fake_execute)
+    monkeypatch.setattr(ActionModule, "_reboot_host", fake_reboot)
+    monkeypatch.setattr(ActionModule, "_remote_expand_user", lambda self, path, **_: r"C:\Users\Administrator\.ansible_async")
+    monkeypatch.setattr(plugin_module.time, "sleep", lambda s: None)
+    task = MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.async_val = 0
+    task.action = "exchange_dr.recovery.recover_server"
+    connection = MagicMock()
+    connection._shell.tmpdir = "C:\\Windows\\TEMP\\ansible-tmp"
+    action = ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), MagicMock())
+    result = action.run(task_vars={"inventory_hostname": "EX01"})
+    assert task.async_val == 0  # restored after the async start
+    return result
+
+
+def fresh(**changes: Any) -> dict[str, Any]:
+    info = recorded("info_fresh")
+    for dotted, value in changes.items():
+        target = info
+        *path, last = dotted.split("__")
+        for key in path:
+            target = target[key]
+        target[last] = value
+    return info
+
+
+def test_check_mode_reads_judges_and_shows_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()])
+    result = run(monkeypatch, host, {"setup_path": SETUP}, check_mode=True)
+    assert host.modules() == ["exchange_dr.recovery.exchange_info"]
+    assert host.calls[0][1] == {"setup_path": SETUP}
+    assert result["changed"] is True and result["action"] == "recover" and not result.get("failed")
+    assert result["command_line"] == f'"{SETUP}" /Mode:RecoverServer /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF'
+    assert result["release"]["name"] == "Exchange Server 2019 CU14"
+    assert result["server"]["roles"] == ["Mailbox", "ClientAccess", "HubTransport"]
+    assert result["reboot_required"] is False and result["rebooted"] is False
+
+
+@pytest.mark.parametrize(
+    ("changes", "args", "check"),
+    [
+        ({}, {"server_name": "EX02"}, "name_mismatch"),
+        ({"domain__joined": False}, {}, "not_domain_joined"),
+        ({"ad_server__exists": False}, {}, "no_ad_object"),
+        ({"ad_server__role_mask": 64}, {}, "edge_role"),
+        ({"pending_reboot__component_based_servicing": True}, {}, "pending_reboot"),
+        ({"scripting_agent__enabled": True}, {}, "scripting_agent"),
+        ({"media__exists": False}, {}, "no_media"),
+    ],
+)
+def test_refusals_run_nothing(monkeypatch: pytest.MonkeyPatch, changes: dict[str, Any], args: dict[str, Any], check: str) -> None:
+    host = Host([fresh(**changes)])
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False, **args})
+    assert host.modules() == ["exchange_dr.recovery.exchange_info"], "nothing but the read may run"
+    assert result["failed"] is True and result["check"] == check and result["changed"] is False
+
+
+def test_recovery_runs_setup_async_judges_restarts_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"), polls_before_done=2)
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True, "poll_interval": 1})
+    assert host.modules() == [
+        "exchange_dr.recovery.exchange_info",
+        "exchange_dr.recovery.recover_server",
+        "ansible.legacy.async_status",
+        "ansible.legacy.async_status",
+        "ansible.legacy.async_status",
+        "ansible.legacy.async_status",  # cleanup
+    ]
+    sent = host.calls[1][1]
+    assert sent["setup_path"] == SETUP and sent["arguments"] == ["/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"]
+    assert host.calls[2][1] == {"jid": "j123.4567", "_async_dir": r"C:\Users\Administrator\.ansible_async"}
+    assert host.restarts == ["Exchange Setup finished and needs a restart"]
+    assert not result.get("failed"), result.get("msg")
+    assert result["changed"] is True and result["rebooted"] is True and result["reboot_required"] is False
+    assert result["rc"] == 0 and result["setup_log"]["succeeded"] is True and result["action"] == "recover"
+    assert result["msg"] == "Exchange Setup recovered EX01 (Exchange Server 2019 CU14)."
+    assert not [k for k in result if k.startswith("_")]
+
+
+def test_without_reboot_the_task_reports_the_restart_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP})
+    assert host.restarts == [] and result["reboot_required"] is True and result["rebooted"] is False and result["changed"] is True
+
+
+def test_a_failed_setup_quotes_the_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_prereq_failed"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True})
+    assert host.restarts == []
+    assert result["failed"] is True and result["rc"] == 1
+    assert result["msg"].startswith("Exchange Setup failed on EX01 (exit code 1): The Active Directory management tools (RSAT-ADDS)")
+    assert result["msg"].endswith(r"See C:\ExchangeSetupLogs\ExchangeSetup.log on EX01.")
+    assert "Failed [Rule:" not in result["msg"] and len(result["setup_log"]["errors"]) >= 3
+
+
+def test_exit_code_zero_with_an_incomplete_registry_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    lying = recorded("run_success")
+    lying["exchange"]["setup_markers"][0]["configured_version"] = None
+    lying["exchange"]["configured"] = False
+    lying["exchange"]["incomplete"] = True
+    result = run(monkeypatch, Host([fresh()], run=lying), {"setup_path": SETUP})
+    assert result["failed"] is True and "registry shows an incomplete installation" in result["msg"]
+
+
+def test_installed_and_configured_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([recorded("info_installed")])
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True})
+    assert host.modules() == ["exchange_dr.recovery.exchange_info"]
+    assert result["changed"] is False and result["action"] == "none" and result["rebooted"] is False and not result.get("failed")
+
+
+def test_restore_transport_on_a_recovered_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([recorded("info_installed")])
+    result = run(monkeypatch, host, {"setup_path": SETUP, "restore_transport_startup": True})
+    assert host.modules() == ["exchange_dr.recovery.exchange_info", "ansible.windows.win_service", "ansible.windows.win_service"]
+    assert [c[1] for c in host.calls[1:]] == [
+        {"name": "MSExchangeTransport", "start_mode": "auto", "state": "started"},
+        {"name": "MSExchangeFrontEndTransport", "start_mode": "auto", "state": "started"},
+    ]
+    assert result["changed"] is True and result["transport_services"] == ["MSExchangeTransport", "MSExchangeFrontEndTransport"]
+
+
+def test_a_pending_restart_is_done_first_when_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = fresh(pending_reboot__pending_file_rename=True)
+    host = Host([pending, fresh(), recorded("info_installed")], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True, "do_not_start_transport": True, "restore_transport_startup": True})
+    assert host.restarts == ["a restart was pending before Exchange Setup", "Exchange Setup finished and needs a restart"]
+    assert "/DoNotStartTransport" in host.calls[2][1]["arguments"]
+    assert host.modules()[-2:] == ["ansible.windows.win_service", "ansible.windows.win_service"]
+    assert not result.get("failed") and result["rebooted"] is True and result["transport_services"] == ["MSExchangeTransport", "MSExchangeFrontEndTransport"]
+
+
+def test_a_restart_that_does_not_clear_the_flag_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = fresh(pending_reboot__windows_update=True)
+    host = Host([pending, pending], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True})
+    assert len(host.restarts) == 1 and "recover_server" not in " ".join(host.modules())
+    assert result["failed"] is True and "did not clear it" in result["msg"]
+
+
+def test_losing_the_job_fails_with_what_happened(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"))
+    original = host.execute
+
+    def flaky(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        if module_name == "ansible.legacy.async_status":
+            host.calls.append((module_name, module_args, wrap_async))
+            return {"failed": True, "msg": "Connection aborted."}
+        return original(module_name, module_args, wrap_async)
+
+    host.execute = flaky  # type: ignore[method-assign]
+    result = run(monkeypatch, host, {"setup_path": SETUP})
+    assert host.modules().count("ansible.legacy.async_status") == plugin_module.POLL_RETRIES
+    assert result["failed"] is True and result["msg"].startswith("Lost track of Exchange Setup (job j123.4567)")
+
+
+def test_arguments_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()])
+    result = run(
+        monkeypatch, host, {"setup_path": SETUP, "arguments": ["/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataON"]}, check_mode=True
+    )
+    assert result["command_line"].endswith("_DiagnosticDataON")
+
+
+def test_bad_options_fail_before_the_host_is_touched(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()])
+    with pytest.raises(Exception, match="setup_path"):
+        run(monkeypatch, host, {"reboot": True})
+    assert host.calls == []
