@@ -101,7 +101,7 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
         prereq = prerequisites.plan(info)
         plan.missing_prerequisites = list(prereq.missing)
         missing = ", ".join(prereq.missing) if prereq.missing else "none of the runtimes"
-        plan.add("prerequisites", f"install what Exchange {prereq.requirements.release.name} needs that is missing: {missing}; the Windows features")
+        plan.add("prerequisites", f"install what {prereq.requirements.release.name} needs that is missing: {missing}; the Windows features")
     except prerequisites.PrerequisiteError as e:
         plan.refusal = f"prerequisites: {e}"
         return
