@@ -107,7 +107,8 @@ def issue_dicts(issues: list[agent.Issue]) -> list[dict[str, Any]]:
 
 
 class ActionModule(ActionBase):
-    TRANSFERS_FILES = True
+    # Files are uploaded only once the set is valid and differs: the temporary folder is made then, not before validation.
+    TRANSFERS_FILES = False
 
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         self._supports_check_mode = True
