@@ -409,6 +409,11 @@ class DrReport:
 
     # -- derived -----------------------------------------------------------------------------------------------------------
     @property
+    def ran_phases(self) -> list[Phase]:
+        """The phases in which at least one host ran a task (a play skipped whole, by tags or conditions, is left out)."""
+        return [p for p in self.phases if any(hp.started is not None for hp in p.hosts.values())]
+
+    @property
     def host_names(self) -> list[str]:
         names: dict[str, None] = {}
         for phase in self.phases:
@@ -450,7 +455,7 @@ class DrReport:
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (redacted)."""
         phases = []
-        for phase in self.phases:
+        for phase in self.ran_phases:
             phases.append(
                 {
                     "name": phase.name,
@@ -464,7 +469,7 @@ class DrReport:
             )
         hosts = {}
         for name in self.host_names:
-            mine = [(p, p.hosts[name]) for p in self.phases if name in p.hosts]
+            mine = [(p, p.hosts[name]) for p in self.ran_phases if name in p.hosts]
             hosts[name] = {
                 "outcome": self.host_outcome(name),
                 "recovery_time_s": _round(self.host_duration(name)),
