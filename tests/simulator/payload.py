@@ -185,7 +185,8 @@ class PayloadRunner:
     def _native(self, line: str, user: str) -> ProcessResult:
         """A WinRS command line: cmd.exe runs it, and says so when the program does not exist."""
         try:
-            result = self.host.run(line, user=user)
+            with self._logon(user, delegation=False):
+                result = self.host.run(line, user=user)
         except WinError as exc:
             if exc.code in (2, 3):
                 name = winpath.split_command_line(line)[0]
@@ -213,11 +214,13 @@ class PayloadRunner:
             return _json_result({"failed": True, "msg": msg}, rc=1)
         extra = parts[2] if len(parts) > 2 else b""
         try:
-            return self._actions(list(manifest.get("actions") or []), extra, user)
+            return self._actions(list(manifest.get("actions") or []), extra, user, delegation=False)
         except NotModelled as exc:
             return _wrapper_error(f"{exc}")
 
-    def _actions(self, actions: list[dict[str, Any]], extra: bytes, user: str) -> ProcessResult:
+    def _actions(self, actions: list[dict[str, Any]], extra: bytes, user: str, *, delegation: bool) -> ProcessResult:
+        """Run the manifest's actions. `delegation` says whether the logon can reach other hosts: a WinRM logon with NTLM or
+        Basic cannot (the second-hop rule); runas become logs on with the password, whose credentials can."""
         if not actions:
             return _wrapper_error("the exec manifest has no actions")
         action = actions[0]
@@ -228,16 +231,18 @@ class PayloadRunner:
             become = self._become(params, secure)
             if isinstance(become, ProcessResult):
                 return become
-            return self._actions(actions[1:], extra, become)
+            return self._actions(actions[1:], extra, become, delegation=True)
         if name == "async_wrapper.ps1":
-            return self._async(params, actions[1:], user)
+            return self._async(params, actions[1:], user, delegation)
         if name == "module_wrapper.ps1":
-            return self._module(params, user)
+            with self._logon(user, delegation):
+                return self._module(params, user)
         executor = _EXECUTORS.get(name)
         if executor is None:
             raise NotModelled(f"exec wrapper action {name!r} is not modelled by the simulator")
         try:
-            return executor(self, params, extra, user)
+            with self._logon(user, delegation):
+                return executor(self, params, extra, user)
         except WinError as exc:
             return _wrapper_error(str(exc))
 
@@ -282,7 +287,12 @@ class PayloadRunner:
         return account
 
     # -- async -------------------------------------------------------------------------------------------------------
-    def _async(self, params: dict[str, Any], rest: list[dict[str, Any]], user: str) -> ProcessResult:
+    def _logon(self, user: str, delegation: bool) -> contextlib.AbstractContextManager[Any]:
+        """The host's logon session for what runs next in this thread (hosts without the model: no restriction)."""
+        logon_session = getattr(self.host, "logon_session", None)
+        return logon_session(user, delegation=delegation) if logon_session else contextlib.nullcontext()
+
+    def _async(self, params: dict[str, Any], rest: list[dict[str, Any]], user: str, delegation: bool) -> ProcessResult:
         """async_wrapper.ps1: write the job file, start the watchdog in the background, answer at once."""
         if not rest or rest[0].get("name") != "async_watchdog.ps1":
             raise NotModelled("async_wrapper without async_watchdog is not modelled by the simulator")
@@ -303,15 +313,21 @@ class PayloadRunner:
         text = json.dumps(started, separators=(",", ":"))
         self.host.write_bytes(results_path, text.encode("utf-8"))
         module_actions = rest[1:]
-        watchdog = threading.Thread(target=self._watchdog, args=(results_path, started, timeout, module_actions, user), name=f"async-{jid}", daemon=True)
+        watchdog = threading.Thread(
+            target=self._watchdog,
+            args=(results_path, started, timeout, module_actions, user),
+            kwargs={"delegation": delegation},
+            name=f"async-{jid}",
+            daemon=True,
+        )
         watchdog.start()
         return ProcessResult(0, (text + "\r\n").encode("utf-8"))
 
-    def _watchdog(self, results_path: str, started: dict[str, Any], timeout: float, actions: list[dict[str, Any]], user: str) -> None:
+    def _watchdog(self, results_path: str, started: dict[str, Any], timeout: float, actions: list[dict[str, Any]], user: str, *, delegation: bool) -> None:
         """async_watchdog.ps1: run the module, wait at most ``timeout`` simulated seconds, merge its result into the job file."""
         boot = self.host.boot_time
         box: dict[str, ProcessResult] = {}
-        worker = threading.Thread(target=lambda: box.setdefault("r", self._run_safely(actions, user)), daemon=True)
+        worker = threading.Thread(target=lambda: box.setdefault("r", self._run_safely(actions, user, delegation)), daemon=True)
         worker.start()
         clock = self.host.clock
         deadline = clock.time() + timeout
@@ -330,9 +346,9 @@ class PayloadRunner:
         if hasattr(self.host, "save"):
             self.host.save()
 
-    def _run_safely(self, actions: list[dict[str, Any]], user: str) -> ProcessResult:
+    def _run_safely(self, actions: list[dict[str, Any]], user: str, delegation: bool) -> ProcessResult:
         try:
-            return self._actions(actions, b"", user)
+            return self._actions(actions, b"", user, delegation=delegation)
         except NotModelled as exc:
             return _wrapper_error(str(exc))
         except Exception as exc:
@@ -374,7 +390,8 @@ class PayloadRunner:
 
     def _native_from_powershell(self, stmt: str, user: str) -> ProcessResult:
         try:
-            result = self.host.run(stmt, user=user)
+            with self._logon(user, delegation=False):
+                result = self.host.run(stmt, user=user)
         except WinError as exc:
             name = winpath.split_command_line(stmt)[0]
             if exc.code in (2, 3):

@@ -183,11 +183,13 @@ def resolve_executable(host: Host, name: str, cwd: str, env: dict[str, str]) -> 
     for folder in folders:
         for cand in candidates:
             try:
-                full = str(host.parse_path(cand, folder or cwd))
-            except WinError:
+                info = host.stat(str(host.parse_path(cand, folder or cwd)))
+            except WinError as exc:
+                if exc.code == 5 and folders == [""]:
+                    raise  # an explicit path it may not read: CreateProcess fails with access denied, not "not found"
                 continue
-            if host.exists(full) and not host.is_dir(full):
-                return host.stat(full).path
+            if not info.is_dir:
+                return info.path
     return None
 
 

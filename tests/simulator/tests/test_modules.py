@@ -91,10 +91,19 @@ PLAYBOOK = r"""
       ansible.windows.win_service_info: {name: E2ESvc}
     - name: feature
       ansible.windows.win_feature: {name: Telnet-Client}
+    # A WinRM (NTLM) logon cannot reach another host's share (second hop): installing from one needs runas become.
     - name: msi from a share
       ansible.windows.win_package: {path: '\\FS01\Media\app.msi'}
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: CONTOSO\Administrator
+      vars: {ansible_become_password: Contoso-Adm1n!}
     - name: exe installer from a share
       ansible.windows.win_package: {path: '\\FS01\Media\setup.exe', product_id: E2ETool, arguments: /quiet}
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: CONTOSO\Administrator
+      vars: {ansible_become_password: Contoso-Adm1n!}
     - name: command
       ansible.windows.win_command: {cmd: 'cmd.exe /c echo done> C:\e2e\cmd.txt', creates: 'C:\e2e\cmd.txt'}
     - name: async
@@ -294,6 +303,11 @@ ABSENT_PLAYBOOK = (
     + """', state: absent}
     - name: exe installer
       ansible.windows.win_package: {product_id: E2ETool, state: absent}
+      # its UninstallString runs setup.exe from the share again: the second hop applies here too
+      become: true
+      become_method: ansible.builtin.runas
+      become_user: CONTOSO\\Administrator
+      vars: {ansible_become_password: Contoso-Adm1n!}
 """
 )
 ABSENT_CHANGED = dict.fromkeys(("folder", "registry key", "service", "feature", "msi", "exe installer"), (True, True, False))
