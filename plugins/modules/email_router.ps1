@@ -40,7 +40,7 @@ $module.Result.product_code = $null
 $module.Result.service_name = $module.Params.service_name
 $module.Result.service_state = $null
 $module.Result.service_account = $null
-$module.Result.rc = $null
+$module.Result.rc = 0
 $module.Result.reboot_required = $false
 
 $state = $module.Params.state
@@ -83,14 +83,21 @@ Function Invoke-ExDrUninstall {
     }
 }
 
-Function Invoke-ExDrSetup {
-    param ([bool]$Again)
+Function Assert-ExDrSetup {
+    <#
+    .SYNOPSIS
+    Fail before anything changes when setup cannot run.
+    #>
     if (-not (Test-Path -LiteralPath $module.Params.path -PathType Leaf)) {
-        $module.FailJson("Failed to install the Email Router: the setup program '$($module.Params.path)' cannot be found")
+        $module.FailJson("Failed to install the Email Router: the setup program '$($module.Params.path)' cannot be found (or this session cannot reach it: the second hop)")
     }
     if (-not $module.Params.install_config) {
         $module.FailJson('Failed to install the Email Router: install_config is empty (the action plugin renders it; run the module through it)')
     }
+}
+
+Function Invoke-ExDrSetup {
+    param ([bool]$Again)
     $configFile = Join-Path -Path $module.Tmpdir -ChildPath 'EmailRouterSetup.xml'
     [IO.File]::WriteAllText($configFile, $module.Params.install_config, (New-Object -TypeName Text.UTF8Encoding -ArgumentList $false))
     $argv = @($module.Params.path) + @($module.Params.arguments) + @('/L', $module.Params.log_path, '/config', $configFile)
@@ -137,6 +144,7 @@ if ($state -eq 'absent') {
     }
 }
 elseif ($state -eq 'reinstalled' -or -not $complete) {
+    Assert-ExDrSetup
     $module.Result.changed = $true
     if (-not $module.CheckMode) {
         $again = $false

@@ -98,7 +98,7 @@ def email_router(m: ModuleRun) -> None:
         service_name=p["service_name"],
         service_state=None,
         service_account=None,
-        rc=None,
+        rc=0,
         reboot_required=False,
     )
     host = m.host
@@ -120,11 +120,15 @@ def email_router(m: ModuleRun) -> None:
         if rc not in (0, 3010):
             m.fail_json(f"Failed to remove the Email Router ({product['name']}): '{command}' returned {rc}: ")
 
-    def setup(again: bool) -> None:
-        if not host.exists(p["path"]) or host.is_dir(p["path"]):
-            m.fail_json(f"Failed to install the Email Router: the setup program '{p['path']}' cannot be found")
+    def assert_setup() -> None:
+        if not host.exists(p["path"]) or host.is_dir(p["path"]):  # Test-Path: False also when the session cannot reach it
+            m.fail_json(
+                f"Failed to install the Email Router: the setup program '{p['path']}' cannot be found (or this session cannot reach it: the second hop)"
+            )
         if not p["install_config"]:
             m.fail_json("Failed to install the Email Router: install_config is empty (the action plugin renders it; run the module through it)")
+
+    def setup(again: bool) -> None:
         config_file = m.tmpdir + "\\EmailRouterSetup.xml"
         host.write_bytes(config_file, p["install_config"].encode("utf-8"))
         argv = [p["path"], *p["arguments"], "/L", p["log_path"], "/config", config_file] + (["/InstallAlways"] if again else [])
@@ -147,6 +151,7 @@ def email_router(m: ModuleRun) -> None:
                     m.fail_json(f"Failed to remove the Email Router: the service '{p['service_name']}' exists but no product matches '{p['product_name']}'")
                 uninstall(info)
     elif state == "reinstalled" or not _complete(host, info):
+        assert_setup()
         r["changed"] = True
         if not m.check_mode:
             again = False
