@@ -190,7 +190,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 def _alive(pid: int) -> bool:
     try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child (tests)
+        waited = os.waitpid(pid, os.WNOHANG)[0]  # reap it if it is our child (tests)
         if waited == pid:
             return False
     except ChildProcessError:

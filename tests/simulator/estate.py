@@ -114,7 +114,7 @@ class Domain:
         return self.users.get(name.rsplit("\\", maxsplit=1)[-1].casefold())
 
     def account(self, canonical: str) -> Account | None:
-        prefix, _, user = canonical.partition("\\")
+        prefix, _sep, user = canonical.partition("\\")
         if prefix.casefold() != self.netbios.casefold():
             return None
         u = self.user(user)
@@ -457,7 +457,7 @@ def pick_address(taken: set[str], rng: random.Random | None = None) -> str:
     """A random 127.x.y.z in AUTO_NETWORK where 5985 and 5986 can be bound."""
     rng = rng or random.SystemRandom()
     first, size = int(AUTO_NETWORK.network_address), AUTO_NETWORK.num_addresses
-    for _ in range(200):
+    for _attempt in range(200):
         candidate = str(ipaddress.ip_address(first + rng.randrange(1, size - 1)))
         if candidate not in taken and not candidate.endswith((".0", ".255")) and can_bind(candidate):
             return candidate

@@ -281,12 +281,12 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
             return _WELL_KNOWN[low]
         dom = self.domain
         if "@" in raw:
-            user, _, realm = raw.partition("@")
+            user, _sep, realm = raw.partition("@")
             if dom and realm.casefold() in (dom.name.casefold(), dom.netbios.casefold()):
                 return f"{dom.netbios}\\{user}"
             return raw
         if "\\" in raw:
-            prefix, _, user = raw.partition("\\")
+            prefix, _sep, user = raw.partition("\\")
             if prefix in (".", "") or prefix.casefold() == self.name.casefold():
                 return f"{self.name}\\{self._local_account_name(user) or user}"
             if dom and prefix.casefold() in (dom.netbios.casefold(), dom.name.casefold()):

@@ -43,9 +43,9 @@ def parse_reg_path(path: str) -> tuple[str, tuple[str, ...]]:
         if low.startswith(prefix):
             p = p[len(prefix) :]
             break
-    head, _, rest = p.partition("\\")
+    head, _sep, rest = p.partition("\\")
     if ":" in head:  # HKLM:SOFTWARE\x is relative to the drive's root (its location unless Set-Location moved it)
-        head, _, first = head.partition(":")
+        head, _sep, first = head.partition(":")
         rest = f"{first}\\{rest}" if first else rest
     hive = HIVES.get(head.rstrip(":").upper())
     if hive is None:
@@ -165,7 +165,7 @@ class RegistryMixin:
             hive, parts = parse_reg_path(path)
             if not parts:
                 raise WinError(ERROR_ACCESS_DENIED, path=path)
-            parent, _, _ = self._reg_find(reg_path_str(hive, parts[:-1]))
+            parent = self._reg_find(reg_path_str(hive, parts[:-1]))[0]
             key = parent.subkeys.get(parts[-1].casefold()) if parent else None
             if parent is None or key is None:
                 raise WinError(ERROR_FILE_NOT_FOUND, path=path)
@@ -176,7 +176,7 @@ class RegistryMixin:
     def reg_get_value(self: Host, path: str, name: str | None) -> RegValue | None:
         """The value (name None or "" = the key's default value), or None when the key or value is absent."""
         with self.lock:
-            key, _, _ = self._reg_find(path)
+            key = self._reg_find(path)[0]
             if key is None:
                 return None
             v = key.values.get((name or "").casefold())
@@ -188,7 +188,7 @@ class RegistryMixin:
         with self.lock, self.mutating():
             if create_key:
                 self.reg_create_key(path)
-            key, _, _ = self._reg_find(path)
+            key = self._reg_find(path)[0]
             if key is None:
                 raise WinError(ERROR_FILE_NOT_FOUND, path=path)
             lname = (name or "").casefold()
@@ -201,7 +201,7 @@ class RegistryMixin:
 
     def reg_delete_value(self: Host, path: str, name: str | None) -> None:
         with self.lock, self.mutating():
-            key, _, _ = self._reg_find(path)
+            key = self._reg_find(path)[0]
             lname = (name or "").casefold()
             if key is None or lname not in key.values:
                 raise WinError(ERROR_FILE_NOT_FOUND, path=path)

@@ -99,7 +99,7 @@ class _Cmd:
                 self.ctx.host.write_bytes(self.ctx.resolve(path), text.encode("utf-8"), append=append)
 
     def _simple(self, command: str, out: list[str], err: list[str]) -> int:
-        word, _, rest = command.partition(" ")
+        word, _sep, rest = command.partition(" ")
         word = word.rstrip()
         low = word.casefold()
         if low.startswith("echo") and low[4:5] in (".", ""):
@@ -151,7 +151,7 @@ class _Cmd:
                 if k.casefold().startswith(prefix):
                     out.append(f"{k}={v}\r\n")
             return 0
-        name, _, value = rest.partition("=")
+        name, _sep, value = rest.partition("=")
         self.ctx.env[name] = value
         return 0
 

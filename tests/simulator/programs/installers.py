@@ -41,7 +41,7 @@ def _options(argv: list[str]) -> tuple[dict[str, str], dict[str, str]]:
                 continue
             switches[key] = ""
         elif "=" in a:
-            name, _, value = a.partition("=")
+            name, _sep, value = a.partition("=")
             props[name.upper()] = value
         i += 1
     return switches, props

@@ -33,9 +33,8 @@ def test_inventory_groups_and_connection_settings(tmp_path) -> None:
 
 def test_fault_command_edits_the_control_file(tmp_path, capsys) -> None:
     prepare_state_dir({"name": "t", "hosts": {"EX01": {"accounts": ADMIN}}}, tmp_path, force_auto=True)
-    assert (
-        cli.main(["fault", "--state", str(tmp_path), "on", "service_stops_after_start", "--host", "ex01", "--target", "W32Time", "--param", "seconds=7"]) == 0
-    )
+    argv = ["fault", "--state", str(tmp_path), "on", "service_stops_after_start", "--host", "ex01", "--target", "W32Time", "--param", "seconds=7"]
+    assert cli.main(argv) == 0
     fault = json.loads((tmp_path / "control.json").read_text())["faults"][0]
     assert fault == {"name": "service_stops_after_start", "host": "EX01", "target": "W32Time", "params": {"seconds": 7}}
     assert cli.main(["fault", "--state", str(tmp_path), "list"]) == 0

@@ -217,7 +217,7 @@ def test_unc_paths_resolve_to_the_share_owner(two_hosts) -> None:
 
 
 def test_unc_errors(two_hosts) -> None:
-    ex, _ = two_hosts
+    ex = two_hosts[0]
     with pytest.raises(WinError) as e:
         ex.read_bytes(r"\\NOSUCH\Backups\x")
     assert code(e) == 53

@@ -158,7 +158,7 @@ def test_clock_concurrent_waits_are_not_added_up() -> None:
 
     clock = Clock(time_scale=0.004)
     t0 = clock.time()
-    threads = [threading.Thread(target=clock.sleep, args=(50,)) for _ in range(4)]
+    threads = [threading.Thread(target=clock.sleep, args=(50,)) for _thread in range(4)]
     for t in threads:
         t.start()
     for t in threads:
