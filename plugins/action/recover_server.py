@@ -26,6 +26,8 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_set
     NOTHING,
     REBOOT,
     REFUSE,
+    RESUME,
+    RUN,
     TRANSPORT_SERVICES,
     SetupCommandError,
     judge_setup,
@@ -62,7 +64,7 @@ class ActionModule(ActionModuleWithReboot):
 
     def _recover(self, args: dict[str, Any], task_vars: dict[str, Any], after_reboot: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"changed": False, "action": NOTHING, "check": "", "command_line": None, "release": None, "server": None}
-        result.update(rc=None, elapsed=0, transport_services=[])
+        result.update(exit_code=None, elapsed=0, transport_services=[])  # not `rc`: ansible fails any task whose rc is not 0
         info = self._info(args, task_vars)
         if info.get("failed"):
             return {**result, "failed": True, "msg": f"Failed to read the host before recovery: {info.get('msg')}"}
@@ -84,7 +86,8 @@ class ActionModule(ActionModuleWithReboot):
             if after_reboot:
                 msg = f"{verdict.msg} The restart did not clear it; look at what keeps setting it."
                 return {**result, "failed": True, "check": "pending_reboot", "msg": msg}
-            pending = {"changed": True, "msg": verdict.msg, "_do_action_reboot": True, "_stage": "pending"}
+            then = RESUME if (info.get("exchange") or {}).get("incomplete") else RUN
+            pending = {"changed": True, "action": then, "msg": verdict.msg, "_do_action_reboot": True, "_stage": "pending"}
             return {**result, **pending, "_reboot_reason": "a restart was pending before Exchange Setup"}
 
         media = info["media"]
@@ -113,7 +116,7 @@ class ActionModule(ActionModuleWithReboot):
         if run.get("failed") and run.get("rc") is None:  # the job or the module failed before Setup ran
             return {**result, "failed": True, "msg": run.get("msg"), "elapsed": run.get("elapsed", 0)}
         # 4: the verdict
-        result.update(rc=run.get("rc"), elapsed=run.get("elapsed", 0))
+        result.update(exit_code=run.get("rc"), elapsed=run.get("elapsed", 0))
         judged = judge_setup(run, command.release)
         log = run.get("setup_log") or {}
         parsed = parse_setup_log(log.get("lines") or [])

@@ -14,7 +14,8 @@ What it does, as the facts describe:
 - RecoverServer reads the server object named like the local computer through the domain: none (or no domain) ->
   error; Edge Transport -> error (its configuration lives in AD LDS); /TargetDir defaults to msExchInstallPath;
 - a plain /Mode:Install on a name that still has a server object fails with the documented "inconsistent state" message;
-- the prerequisite check (rule lines as in the captures): domain membership (ComputerNotPartofDomain), pending restarts
+- the prerequisite check (rule lines as in the captures): domain membership (ComputerNotPartofDomain), the account's
+  rights (GlobalServerInstall: Organization Management or Enterprise Admins; a domain admin stands in for the latter), pending restarts
   (PendingRebootWindowsComponents for Component Based Servicing, RebootPending for file renames / Windows Update), the
   Windows features, .NET Framework, Visual C++ 2012/2013, UCMA 4.0 and IIS URL Rewrite the release needs (section 2);
 - copies files and unpacks the roles (role keys get UnpackedVersion + Action + Watermark), configures each component
@@ -83,12 +84,12 @@ KNOWN_SWITCHES = {
 }
 TRANSPORT = ("MSExchangeTransport", "MSExchangeFrontEndTransport")
 FAILURE_LINE = "The Exchange Server setup operation didn't complete."
+ORG_ADMIN = "You must be a member of the 'Organization Management' role group or a member of the 'Enterprise Admins' group to continue."
 PENDING_COMPONENTS = (
     "There is a pending reboot from a previous installation of a Windows Server role or feature. Please restart the computer and then run Setup again."
 )
 
 # -- the prerequisite table Setup checks (facts section 2) -------------------------------------------------------------
-WEB_SET = profiles.EXCHANGE_FEATURES  # the ODX prerequisites.md set, as profiles.py lists it
 GUI_ONLY = {"Web-Lgcy-Mgmt-Console", "Web-Mgmt-Console", "Windows-Identity-Foundation", "RSAT-Clustering-Mgmt"}
 FEATURES_2010 = ("NET-Framework-Core", "RSAT-ADDS", "Web-Server", "Web-Metabase", "Web-ISAPI-Ext", "WAS-Process-Model", "RPC-over-HTTP-proxy")
 
@@ -256,6 +257,8 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
             "Run Setup in Install mode for a new server. (modelled)",
             0,
         )
+    if domain is not None and not _organization_admin(host, domain, ctx.user):
+        prereq_failures.append(("GlobalServerInstall", ORG_ADMIN))
     roles = list(attrs["roles"]) if attrs else ["Mailbox"]
     if "Edge" in roles:
         raise _error(ctx, log, "The Edge Transport server role can't be recovered with /Mode:RecoverServer; use cloned configuration instead. (modelled)", 0)
@@ -508,7 +511,8 @@ def _prerequisites(host: Any, v: tuple[int, ...]) -> list[tuple[str, str]]:
         return failures
     if v[0] < 14:
         return failures
-    wanted = [f for f in WEB_SET if not (host.server_core and f in GUI_ONLY) and host.feature(f) is not None]
+    web_set = profiles.EXCHANGE_FEATURES  # the ODX prerequisites.md set, as profiles.py lists it (read late: import order)
+    wanted = [f for f in web_set if not (host.server_core and f in GUI_ONLY) and host.feature(f) is not None]
     missing = [f for f in wanted if not _feature_installed(host, f)]
     if "RSAT-ADDS" in missing:
         failures.append(("RsatAddsToolsInstalled", "The Active Directory management tools (RSAT-ADDS) aren't installed. (modelled)"))
@@ -534,6 +538,16 @@ def _prerequisites(host: Any, v: tuple[int, ...]) -> list[tuple[str, str]]:
     if url_rewrite_needed and not (host.reg_key_exists(URL_REWRITE_KEY) or any(n.startswith("IIS URL Rewrite Module") for n in names)):
         failures.append(("UrlRewriteNotInstalled", "The IIS URL Rewrite Module isn't installed. (modelled)"))
     return failures
+
+
+def _organization_admin(host: Any, domain: Any, user: str) -> bool:
+    """Setup needs Organization Management (or Enterprise Admins) membership: a domain account that is in the domain's
+    'Organization Management' group, or a domain administrator (the lab's stand-in for Enterprise Admins). A local
+    account cannot read or write the organisation in Active Directory at all."""
+    account = host.account(user)
+    if account is None or not account.domain:
+        return False
+    return account.admin or any(g.casefold() in ("organization management", "enterprise admins") for g in domain.groups_of(account.user))
 
 
 def _feature_installed(host: Any, name: str) -> bool:
