@@ -81,7 +81,7 @@ def build_inventory(estate: Estate, https: bool = False) -> dict[str, Any]:
         roles = list(server.roles) if server else []
         if server or cfg.seed.get("exchange"):
             member_of.append("exchange_servers")
-        member_of += [{"Mailbox": "mailbox_servers", "ClientAccess": "client_access_servers", "Edge": "edge_servers"}[r] for r in roles]
+        member_of += [ROLE_GROUPS[r] for r in roles]
         if estate.shares_of(name):
             member_of.append("file_servers")
         if cfg.domain_joined:
@@ -103,6 +103,16 @@ def build_inventory(estate: Estate, https: bool = False) -> dict[str, Any]:
             "children": {g: {"hosts": dict.fromkeys(sorted(members))} for g, members in sorted(groups.items())},
         }
     }
+
+
+# Inventory group per Exchange role of a host's server object (2007/2010 objects also have Hub Transport and UM roles).
+ROLE_GROUPS = {
+    "Mailbox": "mailbox_servers",
+    "ClientAccess": "client_access_servers",
+    "Edge": "edge_servers",
+    "HubTransport": "hub_transport_servers",
+    "UnifiedMessaging": "unified_messaging_servers",
+}
 
 
 def _admin_account(accounts: dict[str, dict[str, Any]]) -> tuple[str, str]:
