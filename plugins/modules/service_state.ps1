@@ -33,6 +33,7 @@ $spec = @{
     supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+Add-Type -AssemblyName System.ServiceProcess
 
 $module.Result.changed = $false
 $module.Result.services = @()

@@ -34,6 +34,7 @@ ERROR_SERVICE_REQUEST_TIMEOUT = 1053
 ERROR_SERVICE_DISABLED = 1058
 ERROR_SERVICE_DEPENDENCY_FAIL = 1068
 ERROR_SERVICE_LOGON_FAILED = 1069
+ERROR_DEPENDENCY_NOT_FOUND = 1075
 ERROR_PROCESS_ABORTED = 1067
 
 
@@ -303,6 +304,8 @@ def _hints(plan: ServicePlan, checks: list[dict[str, Any]], by_name: Mapping[str
                 out.append(hint("dependency_disabled", f"{name} depends on {dep}, which is Disabled: it cannot start until {dep} is enabled.", name))
             elif dep_svc is not None and not dep_svc.get("exists"):
                 out.append(hint("dependency_missing", f"{name} depends on {dep}, which is not installed (1075).", name))
+        if code == ERROR_DEPENDENCY_NOT_FOUND and not any(h.get("service") == name and h["code"] == "dependency_missing" for h in out):
+            out.append(hint("dependency_missing", f"{name} depends on a service that is not installed (1075): {', '.join(check['dependencies'])}.", name))
         if code == ERROR_SERVICE_DEPENDENCY_FAIL and not any(h.get("service") == name and h["code"].startswith("dependency") for h in out):
             text = f"{name} could not start because a service it depends on failed to start (1068): {check['start_error']}"
             out.append(hint("dependency_failed", text, name))

@@ -147,8 +147,11 @@ def test_start_errors_give_hints(plan) -> None:
     services = replace(
         services, "MSExchangeRPC", state="stopped", action="start_failed", start_error="The dependency service or group failed to start.", start_error_code=1068
     )
+    services = replace(
+        services, "W3Svc", state="stopped", action="start_failed", start_error="does not exist", start_error_code=1075, dependencies=["WAS", "HTTP"]
+    )
     codes = {(x["code"], x.get("service")) for x in run(services)["hints"]}
-    assert {("start_timeout", "MSExchangeIS"), ("dependency_failed", "MSExchangeRPC")} <= codes
+    assert {("start_timeout", "MSExchangeIS"), ("dependency_failed", "MSExchangeRPC"), ("dependency_missing", "W3Svc")} <= codes
 
 
 def test_version_option_wins_and_mismatch_is_hinted(plan) -> None:
