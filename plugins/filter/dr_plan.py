@@ -86,6 +86,9 @@ _value:
       description: Things to know before running (for example media newer than the lost server).
       type: list
       elements: str
+    email_router_installed:
+      description: Whether the Email Router service exists on the host (preflight's reading).
+      type: bool
     missing_prerequisites:
       description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
       type: list

@@ -30,6 +30,7 @@ class HostPlan:
     steps: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     missing_prerequisites: list[str] = field(default_factory=list)
+    email_router_installed: bool = False
 
     def add(self, phase: str, what: str) -> None:
         self.phases[phase] = True
@@ -53,6 +54,7 @@ class HostPlan:
             "lines": lines + [f"warning: {w}" for w in self.warnings],
             "warnings": list(self.warnings),
             "missing_prerequisites": list(self.missing_prerequisites),
+            "email_router_installed": self.email_router_installed,
         }
 
 
@@ -108,11 +110,12 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
     if verdict.action == setup.REBOOT:
         plan.steps.insert(0, {"phase": "prerequisites", "what": verdict.msg})
     plan.add("recover", ("resume: " if verdict.action == setup.RESUME else "") + verdict.msg)
-    plan.add("reboot", "restart after Setup, then wait for the host to answer again")
+    plan.add("reboot", "restart if Setup left a restart pending (recover_server restarts and continues when Setup asks)")
 
 
 def _plan_router(plan: HostPlan, router: dict[str, Any]) -> None:
-    installed = router.get("installed")
+    installed = bool(router.get("installed"))
+    plan.email_router_installed = installed
     state = str(router.get("service_state") or "").lower()
     if installed and state == "running" and not plan.phases["recover"]:
         # installed and running: the role still compares the configuration set and changes nothing when it is the same
