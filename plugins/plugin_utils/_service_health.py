@@ -200,7 +200,10 @@ def judge(
     elif plan.release is None and not any(c["exists"] for c in checks):
         msg = f"No Exchange installation found{where}; nothing to check"
     else:
-        msg = f"All {sum(1 for c in checks if c['level'] == 'required' and c['result'] == 'ok')} required service(s) running{where}"
+        ok = [c["name"] for c in checks if c["level"] == "required" and c["result"] == "ok"]
+        msg = f"All {len(ok)} required service(s) running{where}"
+        if plan.release is None:
+            msg = f"No Exchange installation found{where}; all {len(ok)} required service(s) running ({', '.join(ok)})"
         if would_start:
             msg += f" once {', '.join(would_start)} start(s) (check mode)"
         if warnings:

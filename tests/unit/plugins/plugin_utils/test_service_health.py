@@ -208,3 +208,9 @@ def test_parse_version_option(value: str, product: str, cu: int | None) -> None:
 def test_bad_version_option(value: str) -> None:
     with pytest.raises(ValueError, match=r"build|CU99"):
         h.parse_version_option(value)
+
+
+def test_email_router_on_a_host_without_exchange() -> None:
+    verdict = run([svc("MSCRMEmail")], exchange={"installed": False, "build": None, "role_keys": []})
+    assert verdict["healthy"] and verdict["msg"] == "No Exchange installation found on EX01; all 1 required service(s) running (MSCRMEmail)"
+    assert [r["role"] for r in verdict["summary"]] == ["Dynamics CRM Email Router"]
