@@ -37,7 +37,7 @@ COLLECTION_LINK = ROOT / ".collections" / "ansible_collections" / "exchange_dr" 
 WORK = ROOT / ".work" / "integration"
 ANSIBLE_TEST_HOME = ROOT / ".work" / "ansible-test-home"
 SKIP_ALIASES = {"disabled", "unsupported", "unstable"}
-_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_./:@\\-]+$")
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9_./:@-]+$")  # no backslash: INI host lines are split like a shell line
 
 
 @dataclass
