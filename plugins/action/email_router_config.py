@@ -82,6 +82,15 @@ def decode_set(raw: dict[str, Any] | None, where: str, max_bytes: int) -> dict[s
     return files
 
 
+def compare(current: dict[str, bytes], oversize: dict[str, dict[str, Any]], new: dict[str, bytes]) -> list[str]:
+    """Set files that differ; a file in place too large to read is compared by its SHA-256."""
+    changed = set(agent.changed_files(current, new)) - set(oversize)
+    for name, entry in oversize.items():
+        if name not in new or hashlib.sha256(new[name]).hexdigest() != entry.get("sha256"):
+            changed.add(name)
+    return [name for name in agent.SET_FILES if name in changed]
+
+
 def checked(files: dict[str, bytes], organization: str | None, max_bytes: int, where: str) -> agent.SetReport:
     report = agent.validate_set(files, organization, max_bytes)
     if report.errors:
@@ -165,7 +174,9 @@ class ActionModule(ActionBase):
         source_raw = read.pop("_source_set", None)
         if read.get("failed"):
             return read
-        current = decode_set(current_raw, "the Service folder", max_bytes) if current_raw else {}
+        # files in place over the size limit are not read: they are compared by their SHA-256 only
+        oversize = {name: entry for name, entry in (current_raw or {}).items() if entry.get("content") is None}
+        current = decode_set({n: e for n, e in (current_raw or {}).items() if n not in oversize}, "the Service folder", max_bytes)
         secrets |= secrets_of(current, max_bytes)
         if source == "remote_src":
             files = decode_set(source_raw, params["remote_src"], max_bytes)
@@ -174,7 +185,7 @@ class ActionModule(ActionBase):
         assert report is not None
 
         folder = read.get("service_folder") or ""
-        changed = agent.changed_files(current, files)
+        changed = compare(current, oversize, files)
         out: dict[str, Any] = {
             "changed": bool(changed),
             "source": source,
@@ -193,6 +204,15 @@ class ActionModule(ActionBase):
             out["warnings"] = warnings
         if changed and self._task.diff:
             out["diff"] = agent.diff_sets(current, files, folder)
+            for name in sorted(set(changed) & set(oversize)):
+                out["diff"].append(
+                    {
+                        "before_header": f"{folder}\\{name}",
+                        "after_header": f"{folder}\\{name}" + ("" if name in files else " (absent)"),
+                        "before": f"<not read: {oversize[name].get('size')} bytes, more than max_file_size>\n",
+                        "after": agent.redacted_text(name, files.get(name)),
+                    }
+                )
         if not changed or self._task.check_mode:
             return out
 

@@ -177,7 +177,7 @@ Function Set-ExDrSetAcl {
     .SYNOPSIS
     Administrators and SYSTEM full control, the service account read; inheritance off (the files hold credentials).
     #>
-    param ([string]$Path, [string]$Account)
+    param ([string]$Path, [string[]]$Readers)
 
     $acl = New-Object -TypeName Security.AccessControl.FileSecurity
     $acl.SetAccessRuleProtection($true, $false)
@@ -185,8 +185,8 @@ Function Set-ExDrSetAcl {
         @{ id = New-Object -TypeName Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-32-544'; rights = 'FullControl' },
         @{ id = New-Object -TypeName Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-18'; rights = 'FullControl' }
     )
-    if ($Account -and $Account -notin @('LocalSystem', 'NT AUTHORITY\SYSTEM')) {
-        $identities += @{ id = New-Object -TypeName Security.Principal.NTAccount -ArgumentList $Account; rights = 'Read' }
+    foreach ($reader in @($Readers | Where-Object { $_ -and $_ -notin @('LocalSystem', 'NT AUTHORITY\SYSTEM') } | Select-Object -Unique)) {
+        $identities += @{ id = New-Object -TypeName Security.Principal.NTAccount -ArgumentList $reader; rights = 'Read' }
     }
     foreach ($entry in $identities) {
         $rule = New-Object -TypeName Security.AccessControl.FileSystemAccessRule -ArgumentList $entry.id, $entry.rights, 'Allow'
@@ -339,12 +339,12 @@ Function Copy-ExDrSet {
     Stage the files of From next to the set, with the set ACL, stop the service and rename them over the set; set files not
     in Names are removed.
     #>
-    param ([string]$From, [string[]]$Names)
+    param ([string]$From, [string[]]$Names, [string[]]$Readers)
 
     foreach ($name in $Names) {
         $staged = Join-Path -Path $folder -ChildPath "$name$stagedSuffix"
         Copy-Item -LiteralPath (Join-Path -Path $From -ChildPath $name) -Destination $staged -Force
-        Set-ExDrSetAcl -Path $staged -Account $account
+        Set-ExDrSetAcl -Path $staged -Readers $Readers
     }
     if ((Get-ExDrServiceState -Name $info.service.name) -ne 'stopped') {
         Stop-Service -Name $info.service.name -Force -ErrorAction Stop
@@ -361,7 +361,7 @@ Function Copy-ExDrSet {
 }
 
 try {
-    Copy-ExDrSet -From $source -Names @($checksums.Keys)
+    Copy-ExDrSet -From $source -Names @($checksums.Keys) -Readers @($account)
 }
 catch {
     $module.FailJson("Failed to place the configuration set in '$folder': $($_.Exception.Message)", $_)
@@ -371,9 +371,10 @@ if ($null -ne $failure) {
     $module.Result.failure_event = $failure
     $previous = @($setFiles | Where-Object { Test-Path -LiteralPath (Join-Path -Path $backup -ChildPath $_) })
     try {
-        Copy-ExDrSet -From $backup -Names $previous
+        # the service's own logon account must be able to read the previous set again
+        Copy-ExDrSet -From $backup -Names $previous -Readers @($info.service.account, $account)
         $module.Result.rolled_back = $true
-        $again = Wait-ExDrRouter -Name $info.service.name -Seconds 0 -FailureText $module.Params.failure_text -Sources $module.Params.event_sources
+        $again = Wait-ExDrRouter -Name $info.service.name -Seconds $module.Params.verify_seconds -FailureText $module.Params.failure_text -Sources $module.Params.event_sources
     }
     catch {
         $again = $_.Exception.Message

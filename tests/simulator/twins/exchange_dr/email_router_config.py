@@ -12,7 +12,8 @@ Through the Host API, step by step like the .ps1:
   read); the service is stopped (Stop-Service -Force); each staged file is moved over its target and set files not in the
   new set are removed; Start-Service; then every 2 s until verify_seconds: an Application event from one of event_sources at
   or after the start whose message contains failure_text, or a service that is no longer running, is a failure. On failure
-  the backup is put back the same way, the service started once more, and the module fails quoting the event. On success
+  the backup is put back the same way (readable by the service's own logon account and the given one), the service started
+  and watched once more, and the module fails quoting the event. On success
   time-stamped backup folders beyond keep_backups are deleted.
 Simulated time (host.clock) stands in for Start-Sleep; the Email Router service itself is simulator/programs/email_router.py.
 """
@@ -122,22 +123,22 @@ def email_router_config(m: ModuleRun) -> None:
         m.fail_json(f"Failed to keep the previous configuration set in '{backup_root}': {e}")
     r["backup_folder"] = backup
 
-    def set_acl(path: str) -> None:
+    def set_acl(path: str, readers: list[str]) -> None:
         rules = [AccessRule("BUILTIN\\Administrators", ["FullControl"]), AccessRule("NT AUTHORITY\\SYSTEM", ["FullControl"])]
-        if account and account.casefold() not in ("localsystem", "nt authority\\system"):
-            canon = host.canonical_identity(account)
+        for reader in dict.fromkeys(r for r in readers if r and r.casefold() not in ("localsystem", "nt authority\\system")):
+            canon = host.canonical_identity(reader)
             if host.account(canon) is None and not canon.startswith(("NT AUTHORITY\\", "NT SERVICE\\", "BUILTIN\\")):
                 raise WinError(1332, "Some or all identity references could not be translated.")
-            rules.append(AccessRule(account, ["Read"]))
+            rules.append(AccessRule(reader, ["Read"]))
         host.set_acl(path, rules, protected=True)
 
-    def swap(src: str, names: list[str]) -> None:
+    def swap(src: str, names: list[str], readers: list[str]) -> None:
         for name in names:
             staged = f"{folder}\\{name}{STAGED}"
             if host.exists(staged):
                 host.remove(staged, force=True)
             host.copy(f"{src}\\{name}", staged)
-            set_acl(staged)
+            set_acl(staged, readers)
         svc = host.service(service)
         if svc is not None and svc.state != "stopped":
             host.stop_service(service, force=True)
@@ -172,7 +173,7 @@ def email_router_config(m: ModuleRun) -> None:
             host.clock.sleep(POLL_S)
 
     try:
-        swap(source, list(checksums))
+        swap(source, list(checksums), [account])
     except WinError as e:
         m.fail_json(f"Failed to place the configuration set in '{folder}': {e}")
     failure = start_and_watch(p["verify_seconds"])
@@ -180,9 +181,9 @@ def email_router_config(m: ModuleRun) -> None:
         r["failure_event"] = failure
         previous = [name for name in SET_FILES if host.exists(f"{backup}\\{name}")]
         try:
-            swap(backup, previous)
+            swap(backup, previous, [info["service"]["account"], account])  # the service's own account must read the old set
             r["rolled_back"] = True
-            again = start_and_watch(0)
+            again = start_and_watch(p["verify_seconds"])
         except WinError as e:
             again = str(e)
         svc = host.service(service)
