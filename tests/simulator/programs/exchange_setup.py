@@ -483,7 +483,7 @@ def _services(host: Any, v: tuple[int, ...], roles: list[str], target: str, *, d
     if disabled:
         for svc in host.services():
             if svc.path.casefold().startswith(target.casefold() + "\\bin") and svc.start_mode != "disabled":
-                if svc.state == "running":
+                if host.service(svc.name).state == "running":  # stopping a dependency may have stopped it already
                     host.stop_service(svc.name, force=True)
                 host.set_service(svc.name, start_mode="disabled")
 
