@@ -56,4 +56,6 @@ class ActionModule(ActionBase):
         result.update(module_result)
         if not module_result.get("failed") and "exchange" in module_result:
             enrich(result)
+            # roles see task-level check mode only here (ansible_check_mode reflects --check, not `check_mode: true`)
+            result["check_mode"] = bool(self._task.check_mode)
         return result
