@@ -54,13 +54,13 @@ def test_healthy_host_one_call_with_every_candidate(monkeypatch: pytest.MonkeyPa
 
 
 def test_known_version_and_roles_send_the_exact_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, calls = run(monkeypatch, {"exchange_version": "2019", "exchange_roles": ["Edge"], "email_router_service": ""}, "healthy_2019_mailbox")
+    _rc, calls = run(monkeypatch, {"exchange_version": "2019", "exchange_roles": ["Edge"], "email_router_service": ""}, "healthy_2019_mailbox")
     names = {s["name"] for s in calls[0]["module_args"]["services"]}
     assert "ADAM_MSExchange" in names and "MSExchangeIS" not in names and "MSCRMEmail" not in names
 
 
 def test_unhealthy_host_fails_naming_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _ = run(monkeypatch, {}, "broken_2019_mailbox")
+    result, _calls = run(monkeypatch, {}, "broken_2019_mailbox")
     assert result["failed"] is True
     assert result["msg"] == (
         "2 required service(s) not running on EX01: MSExchangeIS (start mode disabled, state stopped), MSExchangeTransport (start mode auto, state stopped)"
@@ -69,7 +69,7 @@ def test_unhealthy_host_fails_naming_services(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_fail_on_unhealthy_false_returns_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _ = run(monkeypatch, {"fail_on_unhealthy": False}, "broken_2019_mailbox")
+    result, _calls = run(monkeypatch, {"fail_on_unhealthy": False}, "broken_2019_mailbox")
     assert not result.get("failed") and result["healthy"] is False and result["not_running"] == ["MSExchangeIS", "MSExchangeTransport"]
 
 
@@ -83,7 +83,7 @@ def test_check_mode_reports_what_would_start(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_no_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _ = run(monkeypatch, {}, "no_exchange")
+    result, _calls = run(monkeypatch, {}, "no_exchange")
     assert not result.get("failed") and result["exchange_version"] is None and "No Exchange installation" in result["msg"]
 
 
