@@ -123,19 +123,26 @@ def required_dotnet(v: tuple[int, ...]) -> tuple[int, str]:
 
 
 class _Log:
-    """ExchangeSetup.log lines in the real format, appended as Setup goes."""
+    """ExchangeSetup.log lines in the real format. Lines are stamped when written and appended to the file in batches
+    (before Setup waits, and at the end), so a run does not rewrite the host's state for every line."""
 
     def __init__(self, ctx: ProcessContext) -> None:
         self.ctx = ctx
         self.host = ctx.host
+        self.pending: list[str] = []
         if not self.host.exists(r"C:\ExchangeSetupLogs"):
             self.host.mkdir(r"C:\ExchangeSetupLogs")
 
     def __call__(self, text: str, depth: int = 0) -> None:
         now = self.host.clock.now()
         stamp = now.strftime("%m/%d/%Y %H:%M:%S") + f".{now.microsecond // 100:04d}"
-        line = f"[{stamp}] [{depth}] {text}\r\n"
-        self.host.write_bytes(SETUP_LOG, line.encode("utf-8"), append=self.host.exists(SETUP_LOG))
+        self.pending.append(f"[{stamp}] [{depth}] {text}\r\n")
+
+    def flush(self) -> None:
+        if self.pending:
+            data = "".join(self.pending).encode("utf-8")
+            self.pending = []
+            self.host.write_bytes(SETUP_LOG, data, append=self.host.exists(SETUP_LOG))
 
 
 class _Stop(Exception):
@@ -178,12 +185,20 @@ def exchange_setup(ctx: ProcessContext) -> int:
         _run(ctx, log, v, version, switches, unknown)
     except _Stop as stop:
         _failure_tail(ctx, log, str(stop))
+        log.flush()
         return 1
     log("The Exchange Server setup operation completed successfully.")
     log("End of Setup")
     log("**********************************************")
+    log.flush()
     ctx.out("\r\nThe Exchange Server setup operation completed successfully.\r\n")
     return 0
+
+
+def _wait(ctx: ProcessContext, log: _Log, seconds: float) -> None:
+    """Setup working for `seconds` of simulated time: what it logged so far is on disk first."""
+    log.flush()
+    ctx.sleep(seconds)
 
 
 def _error(ctx: ProcessContext, log: _Log, message: str, depth: int = 1) -> _Stop:
@@ -245,7 +260,7 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
             log(f"No Exchange Server with identity '{host.name.upper()}' was found.")
         else:
             log(f"Exchange Server object found : '{attrs['distinguishedName']}'.")
-    ctx.sleep(30)
+    _wait(ctx, log, 30)
     prereq_failures: list[tuple[str, str]] = []
     if domain is None:
         prereq_failures.append(("ComputerNotPartofDomain", "The local computer must be a member of an Active Directory domain. (modelled)"))
@@ -272,7 +287,7 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
     log("Performing Microsoft Exchange Server Prerequisite Check")
     ctx.out("Performing Microsoft Exchange Server Prerequisite Check\r\n")
     prereq_failures += _prerequisites(host, v)
-    ctx.sleep(120)
+    _wait(ctx, log, 120)
     if prereq_failures:
         for rule, message in prereq_failures:
             log(f"Failed [Rule:{rule}] [Message:{message}]", 1)
@@ -288,8 +303,9 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
     components = _components(v, roles)
     log("Copying Exchange files", 1)
     ctx.out("Copying Exchange files ... COMPLETED\r\n")
-    _unpack(host, v, version, roles, target, components[0])
-    ctx.sleep(total * 0.25)
+    with host.mutating():  # one state write for the registry and files of this step (the host lock is held briefly)
+        _unpack(host, v, version, roles, target, components[0])
+    _wait(ctx, log, total * 0.25)
     agent_enabled = bool(domain and domain.exchange and getattr(domain.exchange, "scripting_agent_enabled", False))
     agent_config = rf"{target}\Bin\CmdletExtensionAgents\ScriptingAgentConfig.xml"
     fault = host.fault(FAULT)
@@ -298,7 +314,8 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
         log(f"Processing component '{component}' (Configuring Microsoft Exchange Server).", 1)
         host.reg_set_value(_v15_or_v14(v) + rf"\{_role_key_names(v, roles)[0]}", "Watermark", component, "REG_SZ", create_key=True)
         if agent_enabled and not host.exists(agent_config):
-            _services(host, v, roles, target, disabled=True)
+            with host.mutating():
+                _services(host, v, roles, target, disabled=True)
             log("The following 1 error(s) occurred during task execution:", 1)
             message = f"Scripting Agent initialization failed: \"File is not found: '{agent_config}'.\""
             log(f"0.  ErrorRecord: {message}", 1)
@@ -307,7 +324,8 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
             raise err
         if fault is not None and fault.params.get("component", "").casefold() == component.casefold() and host.estate is not None:
             host.estate.faults.consume(host.name, FAULT)
-            _services(host, v, roles, target, disabled=True)
+            with host.mutating():
+                _services(host, v, roles, target, disabled=True)
             message = str(fault.params.get("message"))
             log("The following 1 error(s) occurred during task execution:", 1)
             log(f"0.  ErrorRecord: {message}", 1)
@@ -317,17 +335,18 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
             log("Finished executing component tasks.", 1)
             log("CurrentResult console.ProcessRunInternal:198: 1")
             raise err
-        ctx.sleep(per_component)
+        _wait(ctx, log, per_component)
         ctx.out(f"{component} ... COMPLETED\r\n")
-    _configure(host, v, version, roles, target)
-    _services(host, v, roles, target, disabled=False)
+    with host.mutating():
+        _configure(host, v, version, roles, target)
+        _services(host, v, roles, target, disabled=False)
     if "donotstarttransport" in switches:
         for name in TRANSPORT:
             if host.service(name) is not None:
                 host.set_service(name, start_mode="manual")
                 if host.service(name).state == "running":
                     host.stop_service(name, force=True)
-    ctx.sleep(total * 0.05)
+    _wait(ctx, log, total * 0.05)
 
 
 # -- host state ----------------------------------------------------------------------------------------------------------

@@ -1,0 +1,155 @@
+"""The simulated Exchange Setup (programs/exchange_setup.py) and the exchange_info / recover_server twins on a real Host."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator import profiles
+from simulator.testing import make_host
+from simulator.twins import run_module
+
+ADMIN = "CONTOSO\\Administrator"
+MEDIA = r"E:\Setup.exe"
+
+
+def lab(tmp_path: Path, version: str = "15.2.1544.4", *, roles: list[str] | None = None, prerequisites: bool = True, **domain_extra: Any):
+    domain = {
+        "name": "contoso.local",
+        "computers": ["EX01"],
+        "users": {"Administrator": {"password": "Adm1n-Passw0rd!", "admin": True}, "helpdesk": {"password": "Help-Passw0rd!"}},
+        "exchange": {"organization": "Contoso", "servers": {"EX01": {"version": version, "roles": roles or ["Mailbox"]}}, **domain_extra},
+    }
+    seed = {"files": {MEDIA: {"program": "exchange_setup", "args": {"file_version": version, "seconds": 2400}}}}
+    host = make_host(tmp_path / "lab", "EX01", domain=domain, seed=seed, drives={"C": {"size_gb": 100}, "E": {"size_gb": 8}}, time_scale=0.0001)
+    if prerequisites and version.startswith("15."):
+        profiles._prerequisites(host, tuple(int(x) for x in version.split(".")), False)
+    return host
+
+
+def setup(host: Any, *switches: str, user: str = ADMIN) -> tuple[int, str, str]:
+    result = host.run(" ".join([f'"{MEDIA}"', *switches]), user=user)
+    log = host.read_bytes(r"C:\ExchangeSetupLogs\ExchangeSetup.log").decode()
+    return result.rc, result.stdout, log
+
+
+def twin(host: Any, fqcn: str, **args: Any) -> dict[str, Any]:
+    rc, out = run_module(fqcn, {"_ansible_module_name": fqcn, **args}, host, ADMIN)
+    return {"rc": rc, **json.loads(out)}
+
+
+NEW = ("/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF")
+
+
+def test_recovery_writes_the_log_registry_and_services(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    rc, out, log = setup(host, *NEW)
+    assert rc == 0 and "The Exchange Server setup operation completed successfully." in out
+    lines = log.splitlines()
+    assert lines[1].endswith("[0] Starting Microsoft Exchange Server 2019 Setup")
+    assert "[0] Setup version: 15.2.1544.4." in log
+    assert "Command Line Parameter Name='mode', Value='RecoverServer'." in log
+    assert lines[-2].endswith("[0] End of Setup")
+    role = host.reg_values(r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\MailboxRole")
+    assert role["ConfiguredVersion"].data == "15.2.1544.4" and "Watermark" not in role and "Action" not in role
+    assert host.product("{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}").install_date
+    assert host.service("MSExchangeIS").start_mode == "auto" and host.service("MSExchangeImap4").start_mode == "manual"
+    assert host.service("NetTcpPortSharing").start_mode == "auto"
+
+
+@pytest.mark.parametrize(
+    ("version", "switches", "words"),
+    [
+        ("15.2.1544.4", ("/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms"), "is no longer valid"),  # 2019 CU14: old switch
+        ("15.2.922.7", NEW, "not valid: IAcceptExchangeServerLicenseTerms_DiagnosticData"),  # 2019 CU10: new switch unknown
+        ("15.1.2308.8", ("/m:RecoverServer",), "accept the license terms"),  # 2016 CU21 without any license switch
+        ("15.2.1544.4", ("/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF", "/Bogus"), "not valid: /Bogus"),
+    ],
+)
+def test_license_switches_by_build(tmp_path: Path, version: str, switches: tuple[str, ...], words: str) -> None:
+    rc, _, log = setup(lab(tmp_path, version), *switches)
+    assert rc == 1 and words in log and "[ERROR]" in log and "didn't complete" in log
+
+
+def test_2016_cu21_takes_the_old_switch_and_2010_none(tmp_path: Path) -> None:
+    assert setup(lab(tmp_path / "a", "15.1.2308.8"), "/m:RecoverServer", "/IAcceptExchangeServerLicenseTerms")[0] == 0
+    host2010 = lab(tmp_path / "b", "14.3.123.4", roles=["Mailbox", "ClientAccess", "HubTransport"])
+    host2010.mkdir(r"C:\sxs")
+    features = ["NET-Framework-Core", "RSAT-ADDS", "Web-Server", "Web-Metabase", "Web-ISAPI-Ext", "WAS-Process-Model", "RPC-over-HTTP-proxy"]
+    host2010.install_features(features, source=r"C:\sxs")
+    host2010._apply_pending_features()
+    rc, _, log = setup(host2010, "/m:RecoverServer")
+    assert rc == 0, log
+    assert "Starting Microsoft Exchange Server 2010 Setup" in log
+    assert host2010.reg_values(r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14\HubTransportRole")["ConfiguredVersion"].data == "14.3.123.4"
+    assert host2010.service("MSExchangeSA") is not None and host2010.service("MSExchangeTransport") is not None
+
+
+def test_missing_prerequisites_fail_the_check_with_rule_lines(tmp_path: Path) -> None:
+    host = lab(tmp_path, prerequisites=False)
+    host.set_pending_reboot("component_based_servicing")
+    rc, _, log = setup(host, *NEW)
+    assert rc == 1
+    for rule in ("PendingRebootWindowsComponents", "RsatAddsToolsInstalled", "NetFrameworkNotInstalled", "VC2013RedistDependencyRequirement", "UcmaRedistMsi"):
+        assert f"Failed [Rule:{rule}]" in log
+    assert "[REQUIRED] There is a pending reboot from a previous installation of a Windows Server role or feature." in log
+    assert not host.reg_key_exists(r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup")  # nothing installed
+
+
+def test_a_local_account_lacks_the_rights(tmp_path: Path) -> None:
+    rc, _, log = setup(lab(tmp_path), *NEW, user="Administrator")
+    assert rc == 1 and "Failed [Rule:GlobalServerInstall]" in log and "'Organization Management' role group" in log
+
+
+def test_no_server_object_and_plain_install(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    host.estate.domain.exchange.servers.pop("EX01")
+    rc, _, log = setup(host, *NEW)
+    assert rc == 1 and "No Exchange Server with identity 'EX01' was found." in log
+    host2 = lab(tmp_path / "two")
+    rc, _, log = setup(host2, "/Mode:Install", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF")
+    assert rc == 1 and "Only disaster recovery mode is available. Please use Setup /m:RecoverServer" in log
+
+
+def test_scripting_agent_without_its_file_stops_setup_then_the_rerun_resumes(tmp_path: Path) -> None:
+    host = lab(tmp_path, scripting_agent_enabled=True)
+    rc, _, log = setup(host, *NEW)
+    config = r"C:\Program Files\Microsoft\Exchange Server\V15\Bin\CmdletExtensionAgents\ScriptingAgentConfig.xml"
+    assert rc == 1 and f"[ERROR] Scripting Agent initialization failed: \"File is not found: '{config}'.\"" in log
+    info = twin(host, "exchange_dr.recovery.exchange_info")
+    assert info["exchange"]["installed"] and info["exchange"]["incomplete"] and not info["exchange"]["configured"]
+    assert info["scripting_agent"] == {"enabled": True, "config_path": config, "config_present": False}
+    assert host.service("MSExchangeIS").start_mode == "disabled"  # a failed setup leaves services Disabled (CSS)
+    host.write_bytes(config, b"<Configuration version=\"1.0\" />")
+    rc, _, log = setup(host, *NEW)
+    assert rc == 0 and host.service("MSExchangeIS").start_mode == "auto"
+    assert twin(host, "exchange_dr.recovery.exchange_info")["exchange"]["configured"]
+
+
+def test_the_setup_fault_fails_once_and_do_not_start_transport(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    from simulator.faults import make_fault
+
+    host.estate.faults.switch_on(make_fault("exchange_setup_fails", "EX01", None, {"count": 1, "message": "Boom at transport."}))
+    rc, _, log = setup(host, *NEW)
+    assert rc == 1 and "[ERROR] Boom at transport." in log and "Setup is stopping now because of one or more critical errors." in log
+    rc, _, log = setup(host, *NEW, "/DoNotStartTransport")
+    assert rc == 0
+    assert host.service("MSExchangeTransport").start_mode == "manual" and host.service("MSExchangeTransport").state == "stopped"
+    assert host.service("MSExchangeIS").state == "running"
+
+
+def test_recover_server_twin_returns_what_the_controller_judges(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    out = twin(host, "exchange_dr.recovery.recover_server", setup_path=MEDIA, arguments=list(NEW))
+    assert out["rc"] == 0 and out["changed"] is True
+    assert out["command_line"] == f'"{MEDIA}" /Mode:RecoverServer /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF'
+    assert any("completed successfully" in line for line in out["setup_log"]["lines"])
+    assert out["exchange"]["configured"] and out["elapsed"] >= 2400
+    missing = twin(host, "exchange_dr.recovery.recover_server", setup_path=r"E:\Nope.exe", arguments=list(NEW))
+    assert missing["failed"] is True and missing["msg"] == r"Failed to find Exchange Setup at E:\Nope.exe"
+    bare = twin(host, "exchange_dr.recovery.recover_server", setup_path=MEDIA)
+    assert bare["failed"] is True and "action plugin" in bare["msg"]
