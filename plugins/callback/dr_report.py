@@ -218,6 +218,7 @@ class CallbackModule(CallbackBase):
             args=args if isinstance(args, Mapping) else None,
             ignore_errors=ignore_errors,
             rescued=status == "failed" and not ignore_errors and _in_block_with_rescue(task),
+            dry_run=getattr(task, "check_mode", None) is True,
         )
 
     def v2_runner_on_ok(self, result: Any) -> None:

@@ -336,9 +336,11 @@ class DrReport:
         args: Mapping[str, Any] | None = None,
         ignore_errors: bool = False,
         rescued: bool = False,
+        dry_run: bool = False,
     ) -> None:
         """Record one task result; status is ok, failed, skipped or unreachable (as the callback event says). A failure
-        with `ignore_errors` or inside a block whose rescue handles it (`rescued`) is a warning, not a failure."""
+        with `ignore_errors` or inside a block whose rescue handles it (`rescued`) is a warning, not a failure. A task forced
+        into check mode in a real run (`dry_run`: a role's own preflight) changed nothing, whatever it reports."""
         now = self.clock()
         hidden = is_hidden(result)
         if not hidden:
@@ -376,7 +378,7 @@ class DrReport:
         if not hidden:
             for warning in result.get("warnings") or []:
                 hp.warnings.append(f"{task}: {message_text(warning)}")
-        if result.get("changed"):
+        if result.get("changed") and not (dry_run and not self.check_mode):
             hp.counts["changed"] += 1
             hp.changes.extend(self._changes(entry_base, result))
 

@@ -313,3 +313,21 @@ def test_invalid_xml_characters_are_replaced() -> None:
     report.task_result("EX01", "failed", "Read log", {"failed": True, "msg": "bad \x00\x07 bytes"})
     report.finish({})
     ET.fromstring(report.to_junit())  # noqa: S314 - parses, so the control characters are gone
+
+
+def test_a_task_forced_into_check_mode_changes_nothing_in_a_real_run() -> None:
+    report = DrReport("dr_run.yml", clock=FakeClock())
+    report.start_phase("recover", hosts=["EX01"])
+    report.task_result("EX01", "ok", "Preflight (check_mode: true)", {"changed": True, "msg": "would run Setup"}, dry_run=True)
+    report.finish({})
+    hp = report.to_dict()["phases"][0]["hosts"]["EX01"]
+    assert (hp["outcome"], hp["changes"]) == ("ok", [])
+
+
+def test_plays_that_ran_no_task_are_left_out() -> None:
+    report = DrReport("dr_run.yml", clock=FakeClock())
+    report.start_phase("preflight", hosts=["EX01"])
+    report.task_result("EX01", "ok", "Read", {"changed": False})
+    report.start_phase("recover", hosts=["EX01"])  # skipped by --tags: no task event at all
+    report.finish({})
+    assert [p["name"] for p in report.to_dict()["phases"]] == ["preflight"]
