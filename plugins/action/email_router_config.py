@@ -33,7 +33,7 @@ INTERNAL = ("_operation", "_checksums")
 # Options the Windows module uses; src, definition and organization stay on the controller.
 HOST_OPTIONS = (
     "service_name",
-    "registry_key",
+    "registry_path",
     "registry_value",
     "service_folder",
     "service_account",
@@ -182,7 +182,8 @@ class ActionModule(ActionBase):
             files = decode_set(source_raw, params["remote_src"], max_bytes)
             secrets |= secrets_of(files, max_bytes)
             report = checked(files, organization, max_bytes, f"remote_src '{params['remote_src']}'")
-        assert report is not None
+        if report is None:  # pragma: no cover - every source produced a report above
+            raise SetError("no configuration set was read")
 
         folder = read.get("service_folder") or ""
         changed = compare(current, oversize, files)

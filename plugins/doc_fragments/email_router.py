@@ -16,19 +16,19 @@ options:
         changed here.
     type: str
     default: MSCRMEmail
-  registry_key:
+  registry_path:
     description:
       - Registry key where the Email Router records its install location.
     type: str
     default: HKLM:\SOFTWARE\Microsoft\MSCRM Email
   registry_value:
     description:
-      - Name of the value under O(registry_key) that holds the install folder (the folder above C(Service)).
+      - Name of the value under O(registry_path) that holds the install folder (the folder above C(Service)).
       - The value name is not documented by Microsoft; C(InstallDir) is this collection's assumption. When the value is missing,
         the folder of the service's executable is used instead.
     type: str
     default: InstallDir
 notes:
   - The Service folder (where C(Microsoft.Crm.Tools.EmailAgent.xml) lives) is the folder of the service's executable
-    (C(Microsoft.Crm.Tools.EmailAgent.exe)); without a service, it is C(Service) under the folder in O(registry_key).
+    (C(Microsoft.Crm.Tools.EmailAgent.exe)); without a service, it is C(Service) under the folder in O(registry_path).
 """

@@ -12,7 +12,7 @@ Function Get-ExDrEmailRouterSpec {
     @{
         options = @{
             service_name = @{ type = 'str'; default = 'MSCRMEmail' }
-            registry_key = @{ type = 'str'; default = 'HKLM:\SOFTWARE\Microsoft\MSCRM Email' }
+            registry_path = @{ type = 'str'; default = 'HKLM:\SOFTWARE\Microsoft\MSCRM Email' }
             registry_value = @{ type = 'str'; default = 'InstallDir' }
         }
     }

@@ -46,7 +46,7 @@ $module.Result.reboot_required = $false
 $state = $module.Params.state
 $routerArgs = @{
     ServiceName = $module.Params.service_name
-    RegistryKey = $module.Params.registry_key
+    RegistryKey = $module.Params.registry_path
     RegistryValue = $module.Params.registry_value
     ProductName = $module.Params.product_name
 }

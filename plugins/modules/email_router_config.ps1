@@ -241,7 +241,7 @@ Function Wait-ExDrRouter {
 
 $routerArgs = @{
     ServiceName = $module.Params.service_name
-    RegistryKey = $module.Params.registry_key
+    RegistryKey = $module.Params.registry_path
     RegistryValue = $module.Params.registry_value
 }
 $info = Get-ExDrEmailRouter @routerArgs

@@ -287,7 +287,7 @@ def _decrypts(value: str, key: bytes) -> bool:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     body = value[len(ENCRYPTED_PREFIX) :]
-    cipher_b64, _, iv_b64 = body.rpartition("@")
+    cipher_b64, _sep, iv_b64 = body.rpartition("@")
     try:
         ciphertext, iv = base64.b64decode(cipher_b64, validate=True), base64.b64decode(iv_b64, validate=True)
         decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()

@@ -2,7 +2,7 @@
 
 Through the Host API, step by step like the .ps1 (and module_utils/_EmailRouter.psm1's Get-ExDrEmailRouter):
 - detection: the service (Win32_Service: state, start mode, StartName, PathName), the Service folder = folder of the service
-  executable, the install folder from `registry_key`/`registry_value` (else the folder above the Service folder), the first
+  executable, the install folder from `registry_path`/`registry_value` (else the folder above the Service folder), the first
   Uninstall entry (64-bit, then 32-bit view) whose DisplayName is -like `product_name`, the file version of
   Microsoft.Crm.Tools.EmailAgent.exe (the `file_version` of its program marker). Installed = product + service + executable;
 - state=absent: runs the entry's QuietUninstallString (else UninstallString + " /Q") with Run-Command; rc 0/3010 accepted;
@@ -32,7 +32,7 @@ def service_image(path: str) -> str | None:
     return argv[0] if argv else None
 
 
-def detect(host: Any, service_name: str, registry_key: str, registry_value: str, product_name: str = "*E-mail Router*") -> dict[str, Any]:
+def detect(host: Any, service_name: str, registry_path: str, registry_value: str, product_name: str = "*E-mail Router*") -> dict[str, Any]:
     """Get-ExDrEmailRouter (module_utils/_EmailRouter.psm1)."""
     info: dict[str, Any] = {"service": None, "install_folder": None, "service_folder": None, "version": None, "product": None}
     svc = host.service(service_name)
@@ -51,7 +51,7 @@ def detect(host: Any, service_name: str, registry_key: str, registry_value: str,
             if host.exists(image):
                 parsed = parse_marker(host.read_bytes(image)[:4096])
                 info["version"] = str(parsed[1].get("file_version")) if parsed and parsed[1].get("file_version") else None
-    value = host.reg_get_value(registry_key, registry_value)
+    value = host.reg_get_value(registry_path, registry_value)
     if value is not None and value.data:
         info["install_folder"] = str(value.data).rstrip("\\")
         if not info["service_folder"]:
@@ -104,7 +104,7 @@ def email_router(m: ModuleRun) -> None:
     host = m.host
 
     def find() -> dict[str, Any]:
-        return detect(host, p["service_name"], p["registry_key"], p["registry_value"], p["product_name"])
+        return detect(host, p["service_name"], p["registry_path"], p["registry_value"], p["product_name"])
 
     def run(command: str) -> int:
         outcome = host.run(command, user=m.user)

@@ -71,7 +71,7 @@ def email_router_config(m: ModuleRun) -> None:
         rolled_back=False,
         failure_event=None,
     )
-    info = detect(host, p["service_name"], p["registry_key"], p["registry_value"])
+    info = detect(host, p["service_name"], p["registry_path"], p["registry_value"])
     if not info["service"]:
         m.fail_json(f"Failed to find the Email Router service '{p['service_name']}': install the Email Router first (exchange_dr.recovery.email_router)")
     folder = (p["service_folder"] or info["service_folder"]).rstrip("\\")
