@@ -142,7 +142,7 @@ def run_service_entry(host: Host, service: str, image_path: str, at: float, args
             parsed = None
         if parsed is None or parsed[0] not in SERVICE_ENTRIES:
             return
-        kind, marker_args = parsed
+        kind, marker_args = parsed[0], parsed[1]
     entry = SERVICE_ENTRIES.get(kind)
     if entry is not None:
         entry(host, service, at, {"image": image, "marker": marker_args, **args, "entry": kind})
