@@ -82,3 +82,19 @@ def test_plan_lists_what_is_missing() -> None:
 def test_plan_without_any_build_says_what_to_give() -> None:
     with pytest.raises(p.PrerequisiteError, match="setup_path"):
         p.plan({"media": {}, "ad_server": {}, "os": {"build": WS2019}})
+
+
+def test_the_filter_returns_the_plan_and_names_bad_input() -> None:
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.exchange_dr.recovery.plugins.filter.exchange_prerequisites import FilterModule
+
+    plan_filter = FilterModule().filters()["exchange_prerequisites"]
+    info = {"media": {}, "ad_server": {"version": "15.2.2562.17", "roles": ["Mailbox"]}, "os": {"build": WS2022}, "prerequisites": {}}
+    data = plan_filter(info)
+    assert data["release"]["product"] == "SE" and data["missing"] == ["dotnet", "vcredist2012", "vcredist2013", "ucma", "url_rewrite"]
+    assert plan_filter(info, roles=["Edge"])["features"] == ["ADLDS"]
+    with pytest.raises(AnsibleFilterError, match="expected an exchange_info result"):
+        plan_filter("EX01")
+    with pytest.raises(AnsibleFilterError, match="not supported on Windows Server 2012 R2"):
+        plan_filter({**info, "os": {"build": WS2012R2}})
