@@ -37,6 +37,7 @@ help:
 	@echo "make docs-check  render every plugin with ansible-doc"
 	@echo "make simulator   simulator end-to-end tests (real ansible against simulated hosts)"
 	@echo "make integration integration targets against simulated estates (TARGETS=\"a b\" for some)"
+	@echo "make molecule    molecule/default: the DR run against a simulated estate, with idempotence and testinfra checks"
 	@echo "make bench       benchmarks (printed figures, nothing asserted)"
 
 venv: $(STAMP) $(COLLECTION_LINK)
@@ -114,8 +115,18 @@ integration: venv
 
 bench: venv
 	$(BIN)/python -m simulator.bench
+	$(BIN)/python -m tests.tools.dr_bench
 
-test: lint unit sanity build docs-check simulator integration
+# The whole DR run against a simulated estate: starts it, prints the plan (--check), runs the DR run, prints the DR report
+# summary, leaves the report files in reports/demo and stops the estate (also on failure).
+demo: venv
+	$(BIN)/python -m tests.tools.dr_demo
+
+# molecule/default: the DR run against a simulated estate (create, prepare, converge, idempotence, verify, destroy).
+molecule: venv
+	cd $(ROOT) && $(BIN)/molecule test --scenario-name default
+
+test: lint unit sanity build docs-check simulator integration molecule
 
 clean:
 	rm -rf $(WORK) .pytest_cache .ruff_cache
