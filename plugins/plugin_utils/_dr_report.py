@@ -78,7 +78,7 @@ class Redactor:
                 self.add_value(v)
             return
         text = str(value)
-        for candidate in {text, text.strip()}:
+        for candidate in (text, text.strip()):
             wanted = len(candidate) >= MIN_SECRET_LENGTH and candidate not in (NO_LOG_MARKER, REDACTED) and "{{" not in candidate
             if wanted and candidate not in self._values:
                 self._values.add(candidate)
@@ -438,7 +438,7 @@ class DrReport:
         spans = [(p.hosts[host].started, p.hosts[host].finished) for p in self.phases if host in p.hosts and p.hosts[host].started is not None]
         if not spans:
             return None
-        return max(f or s for s, f in spans) - min(s for s, _ in spans)
+        return max(end or start for start, end in spans) - min(start for start, _end in spans)
 
     @property
     def outcome(self) -> str:
@@ -476,8 +476,8 @@ class DrReport:
                 "outcome": self.host_outcome(name),
                 "recovery_time_s": _round(self.host_duration(name)),
                 "phases": {p.name: hp.outcome for p, hp in mine},
-                "changed": sum(hp.counts["changed"] for _, hp in mine),
-                "warnings": sum(len(hp.warnings) for _, hp in mine),
+                "changed": sum(hp.counts["changed"] for _phase, hp in mine),
+                "warnings": sum(len(hp.warnings) for _phase, hp in mine),
                 "failures": [{"phase": p.name, **f} for p, hp in mine for f in hp.failures],
                 "stats": self.stats.get(name, {}),
             }
