@@ -13,6 +13,7 @@ Usage: python -m tests.tools.dr_demo [--keep] [--reports DIR] [--no-plan]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from simulator.estate import load_host
 from simulator.testing import running_estate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,33 @@ VARS = ROOT / "tests" / "demo" / "dr_run_vars.yml"
 WORK = ROOT / ".work" / "demo"
 PLAYBOOK = "exchange_dr.recovery.dr_run"
 _SHOW = re.compile(r"^(PLAY \[|fatal:|failed:|\[ERROR\]|ERROR!|DR REPORT|  )")
+
+
+def snapshot(state: Path, hosts: list[str]) -> dict[str, object]:
+    """What a change would show in, per host: services, installed products and features, registry keys, files outside the
+    temporary folders (Ansible's own temp files come and go), read from the saved state without the server."""
+    out: dict[str, object] = {}
+    for name in hosts:
+        host = load_host(state, name)
+        st = host.state
+        fs = state / "hosts" / name / "fs"
+        files = sorted(
+            (str(p.relative_to(fs)), p.stat().st_size)
+            for p in fs.rglob("*")
+            if p.is_file() and not any(part.lower() in ("temp", ".ansible", ".ansible_async") for part in p.relative_to(fs).parts)
+        )
+        out[name] = {
+            "services": sorted((s.name, s.start_mode, s.state) for s in st.services.values()),
+            "products": sorted(host.products()),
+            "features": sorted(st.features_installed),
+            "registry": json_of(st.registry),
+            "files": files,
+        }
+    return out
+
+
+def json_of(value: object) -> str:
+    return json.dumps(value, default=lambda o: getattr(o, "__dict__", str(o)), sort_keys=True)
 
 
 def ansible_env(reports: Path) -> dict[str, str]:
@@ -84,10 +113,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"   hosts: {', '.join(f'{n} {lab.address(n)}' for n in lab.host_names)}; inventory {lab.inventory.relative_to(ROOT)}")
         if not args.no_plan:
             print(f"\n== the plan: ansible-playbook {PLAYBOOK} --check (changes nothing)")
+            before = snapshot(lab.state_dir, lab.host_names)
             rc = run_playbook(lab.inventory, WORK / "dr_run-check.log", reports / "plan", "--check")
             if rc != 0:
                 print(f"!! the --check run failed (rc={rc}); full output: {(WORK / 'dr_run-check.log').relative_to(ROOT)}")
                 return rc
+            time.sleep(0.5)  # the server saves host state after each command and from its flusher
+            unchanged = [n for n, v in snapshot(lab.state_dir, lab.host_names).items() if v == before[n]]
+            verdict = "unchanged" if len(unchanged) == len(before) else f"CHANGED: {sorted(set(before) - set(unchanged))}"
+            print(f"   estate after --check: {verdict} (services, products, features, registry and files of {', '.join(before)})")
         print(f"\n== the DR run: ansible-playbook {PLAYBOOK}")
         rc = run_playbook(lab.inventory, WORK / "dr_run.log", reports)
         print(f"\n== full output: {(WORK / 'dr_run.log').relative_to(ROOT)}; report files in {reports}")
