@@ -137,8 +137,8 @@ def test_plaintext_soap_over_http_refused_after_ntlm(estate):
 
 
 def test_allow_unencrypted_admits_basic_over_http(tmp_path):
-    listener = make_listener(tmp_path, "EX03", "127.0.10.203", [transport.Credential("EX03\\Administrator", "pw", admin=True)],
-                                allow_unencrypted=True)[0]  # fmt: skip
+    credentials = [transport.Credential("EX03\\Administrator", "pw", admin=True)]
+    listener = make_listener(tmp_path, "EX03", "127.0.10.203", credentials, allow_unencrypted=True)[0]
     try:
         assert run("http://127.0.10.203:5985/wsman", "Administrator", "pw", "basic") == "EX03\\Administrator"
     finally:
