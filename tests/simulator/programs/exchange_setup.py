@@ -156,7 +156,7 @@ def _switches(argv: list[str]) -> tuple[dict[str, str], list[str]]:
         if not arg.startswith(("/", "-")):
             unknown.append(arg)
             continue
-        name, _, value = arg[1:].partition(":")
+        name, _colon, value = arg[1:].partition(":")
         canonical = KNOWN_SWITCHES.get(name.casefold())
         if canonical is None:
             unknown.append(arg)

@@ -70,7 +70,7 @@ def test_recovery_writes_the_log_registry_and_services(tmp_path: Path) -> None:
     ],
 )
 def test_license_switches_by_build(tmp_path: Path, version: str, switches: tuple[str, ...], words: str) -> None:
-    rc, _, log = setup(lab(tmp_path, version), *switches)
+    rc, _out, log = setup(lab(tmp_path, version), *switches)
     assert rc == 1 and words in log and "[ERROR]" in log and "didn't complete" in log
 
 
@@ -81,7 +81,7 @@ def test_2016_cu21_takes_the_old_switch_and_2010_none(tmp_path: Path) -> None:
     features = ["NET-Framework-Core", "RSAT-ADDS", "Web-Server", "Web-Metabase", "Web-ISAPI-Ext", "WAS-Process-Model", "RPC-over-HTTP-proxy"]
     host2010.install_features(features, source=r"C:\sxs")
     host2010._apply_pending_features()
-    rc, _, log = setup(host2010, "/m:RecoverServer")
+    rc, _out, log = setup(host2010, "/m:RecoverServer")
     assert rc == 0, log
     assert "Starting Microsoft Exchange Server 2010 Setup" in log
     assert host2010.reg_values(r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14\HubTransportRole")["ConfiguredVersion"].data == "14.3.123.4"
@@ -91,7 +91,7 @@ def test_2016_cu21_takes_the_old_switch_and_2010_none(tmp_path: Path) -> None:
 def test_missing_prerequisites_fail_the_check_with_rule_lines(tmp_path: Path) -> None:
     host = lab(tmp_path, prerequisites=False)
     host.set_pending_reboot("component_based_servicing")
-    rc, _, log = setup(host, *NEW)
+    rc, _out, log = setup(host, *NEW)
     assert rc == 1
     for rule in ("PendingRebootWindowsComponents", "RsatAddsToolsInstalled", "NetFrameworkNotInstalled", "VC2013RedistDependencyRequirement", "UcmaRedistMsi"):
         assert f"Failed [Rule:{rule}]" in log
@@ -100,23 +100,23 @@ def test_missing_prerequisites_fail_the_check_with_rule_lines(tmp_path: Path) ->
 
 
 def test_a_local_account_lacks_the_rights(tmp_path: Path) -> None:
-    rc, _, log = setup(lab(tmp_path), *NEW, user="Administrator")
+    rc, _out, log = setup(lab(tmp_path), *NEW, user="Administrator")
     assert rc == 1 and "Failed [Rule:GlobalServerInstall]" in log and "'Organization Management' role group" in log
 
 
 def test_no_server_object_and_plain_install(tmp_path: Path) -> None:
     host = lab(tmp_path)
     host.estate.domain.exchange.servers.pop("EX01")
-    rc, _, log = setup(host, *NEW)
+    rc, _out, log = setup(host, *NEW)
     assert rc == 1 and "No Exchange Server with identity 'EX01' was found." in log
     host2 = lab(tmp_path / "two")
-    rc, _, log = setup(host2, "/Mode:Install", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF")
+    rc, _out, log = setup(host2, "/Mode:Install", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF")
     assert rc == 1 and "Only disaster recovery mode is available. Please use Setup /m:RecoverServer" in log
 
 
 def test_scripting_agent_without_its_file_stops_setup_then_the_rerun_resumes(tmp_path: Path) -> None:
     host = lab(tmp_path, scripting_agent_enabled=True)
-    rc, _, log = setup(host, *NEW)
+    rc, _out, log = setup(host, *NEW)
     config = r"C:\Program Files\Microsoft\Exchange Server\V15\Bin\CmdletExtensionAgents\ScriptingAgentConfig.xml"
     assert rc == 1 and f"[ERROR] Scripting Agent initialization failed: \"File is not found: '{config}'.\"" in log
     info = twin(host, "exchange_dr.recovery.exchange_info")
@@ -124,7 +124,7 @@ def test_scripting_agent_without_its_file_stops_setup_then_the_rerun_resumes(tmp
     assert info["scripting_agent"] == {"enabled": True, "config_path": config, "config_present": False}
     assert host.service("MSExchangeIS").start_mode == "disabled"  # a failed setup leaves services Disabled (CSS)
     host.write_bytes(config, b"<Configuration version=\"1.0\" />")
-    rc, _, log = setup(host, *NEW)
+    rc, _out, log = setup(host, *NEW)
     assert rc == 0 and host.service("MSExchangeIS").start_mode == "auto"
     assert twin(host, "exchange_dr.recovery.exchange_info")["exchange"]["configured"]
 
@@ -134,9 +134,9 @@ def test_the_setup_fault_fails_once_and_do_not_start_transport(tmp_path: Path) -
     from simulator.faults import make_fault
 
     host.estate.faults.switch_on(make_fault("exchange_setup_fails", "EX01", None, {"count": 1, "message": "Boom at transport."}))
-    rc, _, log = setup(host, *NEW)
+    rc, _out, log = setup(host, *NEW)
     assert rc == 1 and "[ERROR] Boom at transport." in log and "Setup is stopping now because of one or more critical errors." in log
-    rc, _, log = setup(host, *NEW, "/DoNotStartTransport")
+    rc, _out, log = setup(host, *NEW, "/DoNotStartTransport")
     assert rc == 0
     assert host.service("MSExchangeTransport").start_mode == "manual" and host.service("MSExchangeTransport").state == "stopped"
     assert host.service("MSExchangeIS").state == "running"

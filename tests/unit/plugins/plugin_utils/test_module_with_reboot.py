@@ -74,12 +74,12 @@ def test_without_the_reboot_option_it_stops_and_says_so(monkeypatch: pytest.Monk
 
 
 def test_check_mode_never_restarts(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [{"changed": True, "_do_action_reboot": True}], check_mode=True)
+    result, _calls, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [{"changed": True, "_do_action_reboot": True}], check_mode=True)
     assert restarts == [] and result["reboot_required"] is True
 
 
 def test_a_failed_step_is_not_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [{"failed": True, "msg": "no", "_do_action_reboot": True}])
+    result, _calls, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [{"failed": True, "msg": "no", "_do_action_reboot": True}])
     assert restarts == [] and result["failed"] is True and result["msg"] == "no"
 
 
@@ -92,7 +92,7 @@ def test_a_failed_restart_fails_the_task(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_a_step_that_keeps_asking_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     again = {"changed": True, "_do_action_reboot": True, "_reboot_reason": "still pending"}
-    result, _, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [again] * 5)
+    result, _calls, restarts = run(monkeypatch, {"name": "x", "reboot": True}, [again] * 5)
     assert len(restarts) == StepPlugin.max_reboots
     assert result["failed"] is True and "still asks for a restart after 3 restart(s): still pending" in result["msg"]
 
