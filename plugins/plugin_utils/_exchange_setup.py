@@ -408,4 +408,4 @@ def judge_setup(result: dict[str, Any], release: ExchangeRelease, *, max_errors:
         why = "ExchangeSetup.log ends without 'End of Setup' (Setup was interrupted)"
     else:
         why = "ExchangeSetup.log reports no success and no [ERROR] line"
-    return SetupVerdict(False, f"Exchange Setup failed on {host} (exit code {rc}): {why}. See {path} on {host}.", problems)
+    return SetupVerdict(False, f"Exchange Setup failed on {host} (exit code {rc}): {why.rstrip('.')}. See {path} on {host}.", problems)
