@@ -93,6 +93,16 @@ def show(run_: dict[str, Any]) -> None:
             print(f"  {label + ' per host':<26} {per:8.0f}      (total {total:.0f})")
     fs01 = {k: delta(run_, "FS01", k) for k in ("module_calls", "requests")}
     print(f"  FS01 (file server)         {fs01['module_calls']:8.0f} module executions, {fs01['requests']:.0f} WinRM requests (UNC reads go through the hosts)")
+    modules: dict[str, float] = {}
+    for host in names:
+        after = (run_["after"].get(host) or {}).get("modules", {})
+        before = (run_["before"].get(host) or {}).get("modules", {})
+        for fqcn, counters in after.items():
+            calls = float(counters.get("calls", 0)) - float((before.get(fqcn) or {}).get("calls", 0))
+            modules[fqcn] = modules.get(fqcn, 0) + calls
+    if modules:
+        top = sorted(modules.items(), key=lambda kv: -kv[1])
+        print("  module executions per host by module: " + ", ".join(f"{m.split('.')[-1]} {c / n:.0f}" for m, c in top if c))
     for host, summary in sorted(run_["report"].get("hosts", {}).items())[:3]:
         print(f"  {host}: {summary['outcome']}, recovery time {summary['recovery_time_s']:.1f} s, {summary['changed']} changes")
     if run_["rc"] != 0:
