@@ -174,7 +174,7 @@ def _wait_ready(estate: Estate, proc: subprocess.Popen[bytes], timeout: float) -
             return
         if time.monotonic() > deadline:
             proc.terminate()
-            names = ", ".join(n for n, _ in waiting)
+            names = ", ".join(name for name, _address in waiting)
             raise CliError(f"not answering after {timeout:.0f}s: {names}; server log:\n{_log_tail(estate.state_dir)}")
         time.sleep(0.05)
 
