@@ -38,7 +38,7 @@ _BASE_SERVICES: tuple[tuple[str, str, str, str, str, tuple[str, ...]], ...] = (
     ("RpcSs", "Remote Procedure Call (RPC)", "auto", "running", r"C:\Windows\system32\svchost.exe -k rpcss", ()),
     ("EventLog", "Windows Event Log", "auto", "running", r"C:\Windows\System32\svchost.exe -k LocalServiceNetworkRestricted", ()),
     ("Winmgmt", "Windows Management Instrumentation", "auto", "running", r"C:\Windows\system32\svchost.exe -k netsvcs", ("RpcSs",)),
-    ("WinRM", "Windows Remote Management (WS-Management)", "auto", "running", r"C:\Windows\System32\svchost.exe -k NetworkService", ("RpcSs",)),
+    ("WinRM", "Windows Remote Management (WS-Management)", "auto", "running", r"C:\Windows\System32\svchost.exe -k NetworkService", ("RpcSs", "HTTP")),
     ("LanmanServer", "Server", "auto", "running", r"C:\Windows\system32\svchost.exe -k smbsvcs", ()),
     ("LanmanWorkstation", "Workstation", "auto", "running", r"C:\Windows\System32\svchost.exe -k NetworkService", ()),
     ("Dnscache", "DNS Client", "auto", "running", r"C:\Windows\system32\svchost.exe -k NetworkService", ()),
@@ -112,6 +112,8 @@ def build(host: Host, drives: dict[str, dict[str, Any]], now: datetime) -> None:
         protected=True,
     )
     _registry(host, now)
+    # HTTP.sys: a kernel driver (demand start, running) that WinRM and IIS (W3SVC) depend on
+    host.create_service("HTTP", "HTTP Service", r"system32\drivers\HTTP.sys", "manual", state="running", log_event=False, service_type="kernel_driver")
     for name, display, mode, state, path, deps in _BASE_SERVICES:
         host.create_service(name, display, path, mode, dependencies=deps, state=state, log_event=False)
     if host.state.domain_joined:

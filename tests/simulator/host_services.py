@@ -57,10 +57,14 @@ class ServicesMixin:
             except WinError:
                 return None
 
-    def services(self: Host) -> list[Service]:
+    def services(self: Host, *, include_drivers: bool = False) -> list[Service]:
+        """Win32 services, as Get-Service and ServiceController.GetServices() enumerate them; drivers (such as HTTP) only
+        with `include_drivers` (GetDevices()). A driver is still found by name through service()."""
         with self.lock:
             self.tick()
-            return [replace(s, dependencies=list(s.dependencies)) for s in self.state.services.values()]
+            return [
+                replace(s, dependencies=list(s.dependencies)) for s in self.state.services.values() if include_drivers or not s.service_type.endswith("driver")
+            ]
 
     def dependents(self: Host, name: str) -> list[str]:
         """Services that depend on `name` (directly)."""
@@ -82,6 +86,7 @@ class ServicesMixin:
         description: str = "",
         state: str = "stopped",
         log_event: bool = True,
+        service_type: str = "win32_own_process",
     ) -> Service:
         _check_start_mode(start_mode)
         with self.lock, self.mutating():
@@ -97,6 +102,7 @@ class ServicesMixin:
                 dependencies=list(dependencies),
                 start_seconds=float(start_seconds),
                 description=description,
+                service_type=service_type,
             )
             self.state.services[name.casefold()] = svc
             if not log_event:
