@@ -50,7 +50,7 @@ MAX_TEXT = 2000  # characters kept of one message
 MAX_LINES = 8  # lines kept of stderr/stdout in a failure
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-OUTCOMES = ("failed", "unreachable", "changed", "ok", "skipped", "not_run")
+OUTCOMES = ("failed", "unreachable", "interrupted", "changed", "ok", "skipped", "not_run")
 
 
 # -- redaction -----------------------------------------------------------------------------------------------------------------
@@ -235,6 +235,8 @@ class HostPhase:
     warnings: list[str] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     not_run_reason: str | None = None
+    running: int = 0  # tasks started and not finished (a task in flight when the run was interrupted)
+    interrupted: bool = False
 
     @property
     def outcome(self) -> str:
@@ -242,6 +244,8 @@ class HostPhase:
             return "unreachable"
         if self.failures:
             return "failed"
+        if self.interrupted:
+            return "interrupted"
         if self.counts["changed"]:
             return "changed"
         if self.counts["ok"] or self.counts["ignored"] or self.counts["rescued"]:
@@ -322,6 +326,7 @@ class DrReport:
 
     def task_started(self, host: str) -> None:
         hp = self._phase().host(host)
+        hp.running += 1
         if hp.started is None:
             hp.started = self.clock()
 
@@ -348,6 +353,7 @@ class DrReport:
         if args:
             self.redactor.learn(args)
         hp = self._phase().host(host)
+        hp.running = max(0, hp.running - 1)
         hp.started = now if hp.started is None else hp.started
         hp.finished = now
         entry_base = {"task": task, **({"action": action} if action else {})}
@@ -397,6 +403,10 @@ class DrReport:
         self.interrupted = interrupted
         if self.current is not None and self.current.finished is None:
             self.current.finished = now
+        if interrupted and self.current is not None:
+            for hp in self.current.hosts.values():
+                if hp.running:
+                    hp.interrupted, hp.finished = True, now
         self.stats = {h: dict(s) for h, s in (stats or {}).items()}
         self._mark_not_run()
 
@@ -406,7 +416,7 @@ class DrReport:
             for name, hp in phase.hosts.items():
                 if hp.outcome == "not_run":
                     hp.not_run_reason = f"host stopped in phase {stopped[name]}" if name in stopped else "no task ran for this host"
-                elif hp.outcome in ("failed", "unreachable") and name not in stopped:
+                elif hp.outcome in ("failed", "unreachable", "interrupted") and name not in stopped:
                     stopped[name] = phase.name
 
     # -- derived -----------------------------------------------------------------------------------------------------------
@@ -428,7 +438,7 @@ class DrReport:
             return "unreachable"
         if "failed" in outcomes:
             return "failed"
-        if self.interrupted:
+        if self.interrupted or "interrupted" in outcomes:
             return "interrupted"
         if "changed" in outcomes:
             return "planned" if self.check_mode else "recovered"
@@ -534,6 +544,9 @@ class DrReport:
                     first = hp["failures"][0] if hp["failures"] else {}
                     node = ET.SubElement(case, tag, message=_xml(_clip(f"{first.get('task', '')}: {first.get('msg', '')}", 500)), type=hp["outcome"])
                     node.text = _xml("\n\n".join(_failure_text(f) for f in hp["failures"]))
+                elif hp["outcome"] == "interrupted":
+                    counts["errors"] += 1
+                    ET.SubElement(case, "error", message="the run was interrupted while this host was in this phase", type="interrupted")
                 elif hp["outcome"] in ("skipped", "not_run"):
                     counts["skipped"] += 1
                     ET.SubElement(case, "skipped", message=_xml(hp.get("not_run_reason") or "every task skipped"))

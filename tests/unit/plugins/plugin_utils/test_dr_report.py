@@ -161,10 +161,19 @@ def test_loop_items_ignored_failures_and_unreachable() -> None:
 
 def test_interrupted_run() -> None:
     report = DrReport("dr_run.yml", clock=FakeClock())
-    report.start_phase("recover", hosts=["EX01"])
+    report.start_phase("prerequisites", hosts=["EX01"])
     report.task_started("EX01")
+    report.task_result("EX01", "ok", "Install", {"changed": True})
+    report.start_phase("recover", hosts=["EX01"])
+    report.task_started("EX01")  # Setup in flight when Ctrl-C came
     report.finish(interrupted=True)
-    assert report.to_dict()["outcome"] == "interrupted"
+    data = report.to_dict()
+    assert data["outcome"] == "interrupted"
+    assert data["hosts"]["EX01"]["outcome"] == "interrupted"
+    assert data["hosts"]["EX01"]["phases"] == {"prerequisites": "changed", "recover": "interrupted"}
+    assert report.summary_lines()[0].startswith("DR REPORT dr_run.yml: INTERRUPTED")
+    root = ET.fromstring(report.to_junit())  # noqa: S314
+    assert root.find("testsuite[@name='recover']/testcase[@name='EX01']/error").get("type") == "interrupted"
 
 
 # -- failure causes and messages ----------------------------------------------------------------------------------------------
