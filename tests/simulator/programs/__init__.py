@@ -159,7 +159,7 @@ def parse_marker(data: bytes) -> tuple[str, dict[str, Any]] | None:
         return None
     first = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
     rest = first[len(MARKER) :].strip()
-    kind, _, raw = rest.partition(" ")
+    kind, _sep, raw = rest.partition(" ")
     try:
         args = json.loads(raw) if raw.strip() else {}
     except ValueError:
