@@ -76,7 +76,7 @@ changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
 unit: venv
-	$(BIN)/python -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit -n 2 --dist loadfile
 
 # ansible-test runs in the collection link (it needs .../ansible_collections/<ns>/<name>) and lists files through git, so it
 # sees exactly the tracked and new, not ignored files. It installs each test's pinned requirements into managed virtual
@@ -106,7 +106,7 @@ docs-check: venv
 
 # End-to-end tests of the simulator itself: real ansible against simulated estates.
 simulator: venv
-	$(BIN)/python -m pytest tests/simulator/tests -m slow
+	$(BIN)/python -m pytest tests/simulator/tests -m slow -n 2 --dist loadfile
 
 # Integration targets (tests/integration/targets/*) against simulated estates; TARGETS="a b" runs some of them.
 # Against real hosts: ansible-test windows-integration --inventory <your inventory.winrm> <target> (see README).
