@@ -115,11 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         print("run_integration: no integration targets with an estate.yml found", file=sys.stderr)
         return 1
     outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        status = "ok" if outcome.returncode == 0 else f"FAILED (rc={outcome.returncode})"
+        print(f"{outcome.target:40} {status:18} {outcome.seconds:6.1f}s  {outcome.log.relative_to(ROOT)}", flush=True)
+        outcomes.append(outcome)
+
+    # The first target runs alone: on a fresh machine ansible-test sets itself up on first use (its SSH key, its
+    # directories), and two first uses at once race each other.
+    report(run_target(names[0], args.keep))
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for outcome in pool.map(lambda n: run_target(n, args.keep), names):
-            status = "ok" if outcome.returncode == 0 else f"FAILED (rc={outcome.returncode})"
-            print(f"{outcome.target:40} {status:18} {outcome.seconds:6.1f}s  {outcome.log.relative_to(ROOT)}", flush=True)
-            outcomes.append(outcome)
+        for outcome in pool.map(lambda n: run_target(n, args.keep), names[1:]):
+            report(outcome)
     failed = [o for o in outcomes if o.returncode != 0]
     for outcome in failed:
         print(f"\n===== {outcome.target}: last lines of {outcome.log.relative_to(ROOT)} =====")
