@@ -115,6 +115,7 @@ integration: venv
 
 bench: venv
 	$(BIN)/python -m simulator.bench
+	$(BIN)/python -m tests.bench.verify_bench
 	$(BIN)/python -m tests.tools.dr_bench
 
 # The whole DR run against a simulated estate: starts it, prints the plan (--check), runs the DR run, prints the DR report
