@@ -32,6 +32,7 @@ $module.Result.media = @{ path = $module.Params.setup_path; exists = $false; ver
 $module.Result.prerequisites = @{ dotnet_release = 0; vcredist = @(); ucma_version = $null; url_rewrite_version = $null }
 $module.Result.services = @()
 $module.Result.setup_log = @{ path = $null; exists = $false; lines = @() }
+$module.Result.setup_processes = @()
 
 $exchangeServiceNames = @(
     'ADAM_MSExchange', 'FMS', 'HostControllerService', 'MSComplianceAudit', 'msftesql-Exchange', 'SearchExchangeTracing', 'wsbexchange'
@@ -164,6 +165,20 @@ $module.Result.prerequisites.vcredist = @($vcYears | Sort-Object -Unique)
 $module.Result.prerequisites.ucma_version = Get-ExDrRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\UCMA\{902F4F35-D5DC-4363-8671-D5EF0D26C21D}' -Name 'Version'
 $urlRewrite = Get-ExDrRegistryValue -Path 'HKLM:\SOFTWARE\Microsoft\IIS Extensions\URL Rewrite' -Name 'Version'
 $module.Result.prerequisites.url_rewrite_version = if ($urlRewrite) { [string]$urlRewrite } elseif ($rewriteProduct) { [string]$rewriteProduct } else { $null }
+
+# Exchange Setup still running, for example after the controller lost an earlier run: ExSetup.exe, or the media's own
+# Setup program. A second Setup must not be started while one runs.
+$module.Result.setup_processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name='ExSetup.exe' OR Name='Setup.exe' OR Name='Setup.com'" |
+        Where-Object { $_.Name -eq 'ExSetup.exe' -or ($module.Result.media.exists -and $_.ExecutablePath -eq $module.Result.media.path) } |
+        ForEach-Object {
+            @{
+                pid = [int]$_.ProcessId
+                name = $_.Name
+                path = $_.ExecutablePath
+                command_line = $_.CommandLine
+                started = if ($_.CreationDate) { $_.CreationDate.ToUniversalTime().ToString('o') } else { $null }
+            }
+        })
 
 $module.Result.services = @(Get-CimInstance -ClassName Win32_Service |
         Where-Object { $_.Name -like 'MSExchange*' -or $exchangeServiceNames -contains $_.Name } |

@@ -157,8 +157,8 @@ def _release(build: Any) -> ExchangeRelease | None:
 def preflight(info: dict[str, Any], *, server_name: str | None = None, reboot: bool = False) -> Preflight:
     """Judge an ``exchange_info`` result: may Setup /Mode:RecoverServer run on this host, and what would it do?
 
-    Order: the right host (name), nothing to do when Exchange is installed and configured, then the conditions that make
-    Setup refuse or fail (domain, AD object, Edge, media, Scripting Agent, pending reboot).
+    Order: the right host (name), nothing to do when Exchange is installed and configured, a Setup still running, then the
+    conditions that make Setup refuse or fail (domain, AD object, Edge, media, Scripting Agent, pending reboot).
     """
     computer = str(info.get("computer_name") or "").upper()
     wanted = (server_name or computer).upper()
@@ -177,6 +177,17 @@ def preflight(info: dict[str, Any], *, server_name: str | None = None, reboot: b
         )
     if exchange.get("installed") and exchange.get("configured") and not exchange.get("incomplete"):
         return Preflight(NOTHING, f"Exchange {exchange.get('version')} is installed and configured on {computer}: nothing to recover.", "", [], None, None)
+    running = info.get("setup_processes") or []
+    if running:
+        first = running[0]
+        return Preflight(
+            REFUSE,
+            f"Exchange Setup is still running on {computer} ({first.get('name')}, process {first.get('pid')}, started "
+            f"{first.get('started') or 'at an unknown time'}), probably from an earlier run the controller lost: a second Setup must not "
+            f"start while one runs. Wait for it to end (follow {SETUP_LOG}), then run again: the "
+            f"recovery resumes where it stopped.",
+            "setup_running",
+        )
     if not domain.get("joined"):
         return Preflight(
             REFUSE,

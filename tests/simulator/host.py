@@ -97,6 +97,18 @@ for _canon, _aliases in {
 
 
 @dataclass(frozen=True)
+class ProcessInfo:
+    """A running process, as Win32_Process shows it (ProcessId, Name, ExecutablePath, CommandLine, CreationDate)."""
+
+    pid: int
+    name: str
+    path: str
+    command_line: str
+    user: str
+    started: datetime
+
+
+@dataclass(frozen=True)
 class LogonSession:
     """Who runs the current operation and whether their credentials can travel to another host."""
 
@@ -164,6 +176,9 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
         self._depth = 0
         self._dirty = False
         self._ticking = False
+        # Processes live in memory only: like on Windows, none survives a shutdown (nor a restart of the simulator).
+        self._processes: dict[int, ProcessInfo] = {}
+        self._next_pid = 4100
         self.lock = _HostLock(self)
         for timer in state.timers:  # pending transitions keep simulated time running fast after a reload
             self.clock.schedule(timer.at)
@@ -523,7 +538,26 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
                 self.state.power = "booting"
                 self.add_timer(self.clock.time() + self.reboot_seconds, "boot")
 
+    # -- processes -----------------------------------------------------------------------------------------------------------
+    def start_process(self, path: str, command_line: str, user: str) -> int:
+        """Register a program that has started running (programs.run does this for the program's whole run)."""
+        with self.lock:
+            self._next_pid += 4  # Windows process ids are multiples of 4
+            name = path.replace("/", "\\").rsplit("\\", 1)[-1]
+            self._processes[self._next_pid] = ProcessInfo(self._next_pid, name, path, command_line, user, utc(self.clock.time()))
+            return self._next_pid
+
+    def end_process(self, pid: int) -> None:
+        with self.lock:
+            self._processes.pop(pid, None)
+
+    def processes(self) -> list[ProcessInfo]:
+        """Running processes started through Host.run (system processes are not modelled)."""
+        with self.lock:
+            return sorted(self._processes.values(), key=lambda p: p.pid)
+
     def _timer_shutdown(self, at: float, args: dict[str, Any]) -> None:
+        self._processes.clear()  # a shutdown ends every process
         for svc in self.state.services.values():
             self._set_stopped(svc, at, log=False)
         self.write_event("System", "EventLog", 6006, "Information", "The Event log service was stopped.", time=at)

@@ -215,7 +215,11 @@ def run(host: Host, command_line: str, *, cwd: str | None = None, env: dict[str,
     if fn is None:
         return ProcessResult(1, "", f"{exe}: program kind {kind!r} is not modelled by the simulator\r\n")
     ctx = ProcessContext(host, argv, args, exe, command_line, cwd, env, user, stdin)
-    rc = fn(ctx)
+    pid = host.start_process(exe, command_line, user)  # a process while it runs (Win32_Process sees it)
+    try:
+        rc = fn(ctx)
+    finally:
+        host.end_process(pid)
     return ProcessResult(int(rc), ctx._out.getvalue(), ctx._err.getvalue())
 
 

@@ -76,6 +76,7 @@ def exchange_info(m: ModuleRun) -> None:
     r["scripting_agent"] = agent
 
     r["media"] = _media(m, p["setup_path"])
+    r["setup_processes"] = _setup_processes(host, r["media"])
     r["prerequisites"] = _prerequisites(host)
     r["services"] = [
         {"name": s.name, "display_name": s.display_name, "start_mode": s.start_mode, "state": s.state}
@@ -100,6 +101,16 @@ def _media(m: ModuleRun, setup_path: str | None) -> dict[str, Any]:
     version = (header[1] if header else {}).get("file_version")
     media["version"] = str(version) if version else None
     return media
+
+
+def _setup_processes(host: Any, media: dict[str, Any]) -> list[dict[str, Any]]:
+    """Win32_Process entries of ExSetup.exe, or of the media's own Setup program (the module's filter)."""
+    media_path = str(media["path"]).casefold() if media["exists"] else None
+    return [
+        {"pid": p.pid, "name": p.name, "path": p.path, "command_line": p.command_line, "started": p.started.isoformat()}
+        for p in host.processes()
+        if p.name.casefold() in ("exsetup.exe", "setup.exe", "setup.com") and (p.name.casefold() == "exsetup.exe" or p.path.casefold() == media_path)
+    ]
 
 
 def _prerequisites(host: Any) -> dict[str, Any]:

@@ -157,6 +157,16 @@ def test_a_clean_host_runs_setup() -> None:
         ({"media__version": build("2019", 12)}, {}, "media_older", ["older than", "same or a later cumulative update"]),
         ({"scripting_agent__enabled": True}, {}, "scripting_agent", ["Disable-CmdletExtensionAgent", "ScriptingAgentConfig.xml", "File is not found"]),
         ({"pending_reboot__component_based_servicing": True}, {}, "pending_reboot", ["component_based_servicing", "reboot=true"]),
+        (
+            {
+                "setup_processes": [
+                    {"pid": 4104, "name": "ExSetup.exe", "path": r"C:\Windows\Temp\ExchangeSetup\ExSetup.exe", "started": "2026-11-22T03:00:00+00:00"}
+                ]
+            },
+            {},
+            "setup_running",
+            ["still running on EX01", "ExSetup.exe, process 4104", "2026-11-22T03:00:00", "must not start", "ExchangeSetup.log"],
+        ),
     ],
 )
 def test_each_refusal_says_what_to_fix(changes: dict[str, Any], kwargs: dict[str, Any], check: str, words: list[str]) -> None:
