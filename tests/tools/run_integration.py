@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from simulator.testing import running_estate
 
@@ -85,6 +87,22 @@ def ini_inventory(inventory: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ensure_ansible_test_key() -> None:
+    """The SSH key pair ansible-test wants in ~/.ansible/test/ (it never uses it against Windows hosts). ansible-test makes it
+    with ssh-keygen on first use; made here with the pinned cryptography library, a machine with only Python needs no OpenSSH."""
+    folder = ANSIBLE_TEST_HOME / ".ansible" / "test"
+    key, pub = folder / "id_rsa", folder / "id_rsa.pub"
+    if key.is_file() and pub.is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+    key.write_bytes(pem)
+    key.chmod(0o600)
+    openssh = private.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    pub.write_bytes(openssh + b"\n")
+
+
 def run_target(name: str, keep: bool) -> Outcome:
 
     work = WORK / name
@@ -114,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if not names:
         print("run_integration: no integration targets with an estate.yml found", file=sys.stderr)
         return 1
+    ensure_ansible_test_key()
     outcomes: list[Outcome] = []
 
     def report(outcome: Outcome) -> None:
