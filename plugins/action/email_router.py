@@ -12,7 +12,8 @@ from xml.sax.saxutils import escape
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent import EmailAgentError, parse_xml
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_issues import EmailAgentError
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_safe_xml import parse_xml
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
 
 MODULE = "exchange_dr.recovery.email_router"
