@@ -42,6 +42,7 @@ $module.Result.service_state = $null
 $module.Result.service_account = $null
 $module.Result.rc = 0
 $module.Result.reboot_required = $false
+$module.Result.before = @{ installed = $false; version = $null; service_account = $null }
 
 $state = $module.Params.state
 $routerArgs = @{
@@ -131,6 +132,12 @@ Function Get-ExDrSid {
 
 $info = Get-ExDrEmailRouter @routerArgs
 $complete = Test-ExDrComplete -Info $info
+# as found, for the controller's --diff
+$module.Result.before.installed = [bool]$complete
+$module.Result.before.version = $info.version
+if ($info.service) {
+    $module.Result.before.service_account = $info.service.account
+}
 
 if ($state -eq 'absent') {
     if ($info.product -or $info.service) {

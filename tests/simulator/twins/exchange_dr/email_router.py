@@ -9,6 +9,7 @@ Through the Host API, step by step like the .ps1 (and module_utils/_EmailRouter.
 - state=present and not complete, or state=reinstalled: (reinstalled: uninstall first) writes `install_config` to the module
   tmpdir and runs `path arguments /L log_path /config <file>` (+ /InstallAlways when a registration is left); rc 0/3010;
   the last 20 log lines are returned on failure;
+- `before`: installed, version and service account as detected first (the controller builds the --diff from it);
 - service_account: compared by SID (here: canonical identity); Win32_Service.Change sets StartName/StartPassword; a running
   service is restarted (Restart-Service -Force).
 The program that setup runs is simulator/programs/email_router.py.
@@ -100,6 +101,7 @@ def email_router(m: ModuleRun) -> None:
         service_account=None,
         rc=0,
         reboot_required=False,
+        before={"installed": False, "version": None, "service_account": None},
     )
     host = m.host
 
@@ -142,6 +144,7 @@ def email_router(m: ModuleRun) -> None:
             m.fail_json(f"Failed to install the Email Router: '{command}' returned {outcome.rc}: {outcome.stderr}")
 
     info = find()
+    r["before"].update(installed=_complete(host, info), version=info["version"], service_account=info["service"]["account"] if info["service"] else None)
     state = p["state"]
     if state == "absent":
         if info["product"] or info["service"]:
