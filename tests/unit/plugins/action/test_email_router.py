@@ -165,6 +165,40 @@ def test_absent_needs_no_path_and_present_does(tmp_path: Path) -> None:
     assert result["failed"] and "path is required" in result["msg"] and len(lab.calls) == 1
 
 
+def test_diff_previews_an_install_then_shows_it(tmp_path: Path) -> None:
+    lab = Lab(tmp_path / "lab")
+    absent = {"installed": False, "version": None, "service_account": None}
+    planned = run_action(lab, RouterAction, {"path": SETUP}, check_mode=True, diff=True)
+    assert planned["changed"] is True and lab.host.service("MSCRMEmail") is None  # check mode: nothing ran
+    assert planned["diff"] == {"before": absent, "after": {"installed": True, "version": None, "service_account": None}}
+    done = run_action(lab, RouterAction, {"path": SETUP}, diff=True)
+    assert done["diff"] == {"before": absent, "after": {"installed": True, "version": "8.2.0.749", "service_account": "LocalSystem"}}
+    again = run_action(lab, RouterAction, {"path": SETUP}, diff=True)
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"] == done["diff"]["after"]
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "real"])
+def test_diff_of_a_service_account_change_never_shows_the_password(lab: Lab, check_mode: bool) -> None:
+    args = {"path": SETUP, "service_account": "CONTOSO\\svc-crm", "service_password": "Crm-Passw0rd!"}
+    result = run_action(lab, RouterAction, args, check_mode=check_mode, diff=True)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert result["diff"]["before"]["service_account"] == "LocalSystem"
+    assert result["diff"]["after"] == {"installed": True, "version": "8.2.0.749", "service_account": "CONTOSO\\svc-crm"}
+    assert "Crm-Passw0rd!" not in json.dumps(result)
+    assert lab.host.service("MSCRMEmail").account == ("LocalSystem" if check_mode else "CONTOSO\\svc-crm")
+
+
+def test_diff_of_a_removal_in_check_mode(lab: Lab) -> None:
+    result = run_action(lab, RouterAction, {"state": "absent"}, check_mode=True, diff=True)
+    assert result["changed"] is True and lab.host.service("MSCRMEmail") is not None
+    assert result["diff"]["before"]["installed"] is True
+    assert result["diff"]["after"] == {"installed": False, "version": None, "service_account": None}
+
+
+def test_no_diff_without_diff_mode(lab: Lab) -> None:
+    assert "diff" not in run_action(lab, RouterAction, {"path": SETUP})
+
+
 # -- email_router_config: sources and validation ---------------------------------------------------------------------------
 def test_a_bad_controller_set_makes_no_call_at_all(lab: Lab, tmp_path: Path) -> None:
     folder = local_set(tmp_path, {CONFIG_FILE: config_xml()})  # encrypted password, no key
