@@ -51,18 +51,27 @@ JET_ERRORS = {
     -1811: "JET_errFileNotFound",
 }
 
-_SUCCESS = re.compile(r"Operation completed successfully(?: with (-?\d+) \(([^)]*)\))? (?:in|after) (\d+\.\d+) seconds\.")
+_SUCCESS = re.compile(r"Operation completed successfully(?: with (-?\d+) \(([^,)]*)(?:, ([^)]*))?\))? (?:in|after) (\d+\.\d+) seconds\.")
 _FAILURE = re.compile(r"Operation terminated with error (-?\d+) \(([^,)]*)(?:, ([^)]*))?\) after (\d+\.\d+) seconds\.")
 _FAILURE_UNKNOWN = re.compile(r"Operation terminated unsuccessfully after (\d+\.\d+) seconds\.")
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z .]*?):\s?(.*)$")
 _RANGE = re.compile(r"^(\d+)-(\d+)\s*\(0x([0-9a-fA-F]+)-0x([0-9a-fA-F]+)\)")
 _NUMBER = re.compile(r"^(\d+)\s*\(0x([0-9a-fA-F]+)\)")
 _LGPOS = re.compile(r"^\(0x([0-9a-fA-F]+),")
-_LOG_NAME = re.compile(r"^(?P<prefix>[A-Za-z][0-9A-Fa-f]{2})(?P<generation>[0-9A-Fa-f]{8}|[0-9A-Fa-f]{5})\.(?P<ext>log|jtx)$")
+_LOG_NAME = re.compile(r"^(?P<prefix>[A-Za-z][0-9A-Fa-f]{2})(?P<generation>[0-9A-Fa-f]{8}|[0-9A-Fa-f]{5})\.(?P<ext>log|jtx)$", re.IGNORECASE)
 _VERIFIED = re.compile(r"^\s*Log file: (?P<path>.+?)(?: - (?P<status>OK))?\s*$")
 _MISSING_ONE = re.compile(r"^\s*Missing log file: (?P<name>\S.*?)\s*$")
 _MISSING_RANGE = re.compile(r"^\s*Missing log files: (?P<base>.*?)\{(?P<first>[0-9A-Fa-f]+) - (?P<last>[0-9A-Fa-f]+)\}(?P<ext>\.\w+)\s*$")
 _GENERATION = re.compile(r"^\s*lGeneration: (\d+) \(0x([0-9A-Fa-f]+)\)")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: tuples become lists (results are compared and templated as lists)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 class EseutilOutputError(ValueError):
@@ -107,7 +116,7 @@ def parse_outcome(text: str, rc: int | None = None) -> Outcome:
     for line in text.splitlines():
         if m := _SUCCESS.search(line):
             warning = int(m.group(1)) if m.group(1) else 0
-            found = Outcome(True, 0, m.group(2) if warning else None, None, float(m.group(3)), warning)
+            found = Outcome(True, 0, m.group(2) if warning else None, m.group(3) if warning else None, float(m.group(4)), warning)
         elif m := _FAILURE.search(line):
             found = Outcome(False, int(m.group(1)), m.group(2).strip(), (m.group(3) or "").strip() or None, float(m.group(4)))
         elif m := _FAILURE_UNKNOWN.search(line):
@@ -153,11 +162,7 @@ class DatabaseHeader:
         return range(self.log_required[0], self.log_required[1] + 1)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["log_required"] = list(self.log_required) if self.log_required else None
-        data["clean"] = self.clean
-        data["outcome"] = asdict(self.outcome)
-        return data
+        return _plain({**asdict(self), "clean": self.clean})
 
 
 def parse_mh(text: str, rc: int | None = None) -> DatabaseHeader:
@@ -314,7 +319,7 @@ class LogVerification:
         return self.outcome.succeeded and not self.damaged and not self.missing
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "clean": self.clean, "outcome": asdict(self.outcome)}
+        return _plain({**asdict(self), "clean": self.clean})
 
 
 def parse_ml(text: str, rc: int | None = None) -> LogVerification:
@@ -374,7 +379,7 @@ class OperationRun:
     outcome: Outcome = field(default_factory=lambda: Outcome(False))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "fields": dict(self.fields), "outcome": asdict(self.outcome)}
+        return _plain(asdict(self))
 
 
 def parse_operation(text: str, rc: int | None = None) -> OperationRun:
@@ -413,10 +418,7 @@ class RecoveryVerdict:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["required"] = list(self.required) if self.required else None
-        data["gaps"] = [list(g) for g in self.gaps]
-        return data
+        return _plain(asdict(self))
 
 
 def recovery_verdict(
@@ -538,7 +540,7 @@ class SpaceVerdict:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(asdict(self))
 
 
 _RATIOS = {"repair": REPAIR_FREE_SPACE_RATIO, "defragment": DEFRAG_FREE_SPACE_RATIO, "copy": 1.0}

@@ -203,7 +203,8 @@ SNAPIN_KEY = r"HKLM:\SOFTWARE\Microsoft\PowerShell\1\PowerShellSnapIns"
 def _legacy_server(host: Host, version: str, v: tuple[int, ...], roles: list[str], install: str) -> None:
     from simulator.programs.exchange_setup import _SERVICES_2010, FEATURES_2010  # (exchange_setup imports this module)
 
-    host.install_features([f for f in FEATURES_2010 if host.feature(f) is not None])
+    # .NET 3.5 (NET-Framework-Core) needs the OS media's sources; a seeded server has it, the rest comes from the catalogue
+    host.install_features([f for f in FEATURES_2010 if f != "NET-Framework-Core" and host.feature(f) is not None])
     host._apply_pending_features()
     host.clear_pending_reboot()
     root = LEGACY_SETUP_ROOTS[v[0]]

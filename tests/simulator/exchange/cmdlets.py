@@ -665,6 +665,22 @@ def _build(rows_by_cmdlet: dict[str, tuple[tuple[Any, ...], ...]], corrections: 
     return specs
 
 
+# The default parameter set where a call can fit more than one (the pages list sets in no particular order): the set a
+# call without its distinguishing parameters means - Get-* without -Server/-Database lists by identity (or all),
+# New-MailboxDatabase without -Recovery creates an ordinary database, Connect-Mailbox without a mailbox type connects a user.
+DEFAULT_SETS = {
+    "Get-MailboxDatabase": "Identity",
+    "Get-PublicFolderDatabase": "Identity",
+    "Get-StorageGroup": "Identity",
+    "Get-MailboxDatabaseCopyStatus": "Identity",
+    "Get-ExchangeServer": "Identity",
+    "Get-MailboxStatistics": "Identity",
+    "Get-MailboxRestoreRequest": "Identity",
+    "Get-MailboxRestoreRequestStatistics": "IdentityOnPremises",
+    "New-MailboxDatabase": "NonRecovery",
+    "New-MailboxRestoreRequest": "Default",
+    "Connect-Mailbox": "User",
+}
 SPECS_2010: dict[str, CmdletSpec] = _build(DOCUMENTED, DOCUMENTED_CORRECTIONS)
 SPECS_2007: dict[str, CmdletSpec] = _build(EXCHANGE_2007, {})
 
@@ -705,9 +721,10 @@ def bind(cmdlet: str, product: str, args: dict[str, Any]) -> tuple[str, dict[str
         missing = _missing(spec, candidates[0], product, bound)
         raise CmdletError(f"Cannot process command because of one or more missing mandatory parameters: {' '.join(missing)}.", "ParameterBindingException")
     if len(complete) > 1:
-        # PowerShell prefers the set whose mandatory parameters were all given explicitly, then the default set (the first)
-        explicit = [s for s in complete if any(_mandatory_in(p, s) for p in spec.parameters.values() if p.name in bound)]
-        complete = explicit or complete
+        # more than one set fits: PowerShell takes the cmdlet's default parameter set when it is one of them
+        default = DEFAULT_SETS.get(spec.name)
+        if default in complete:
+            return default, bound
     return complete[0], bound
 
 

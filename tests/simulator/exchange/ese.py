@@ -41,7 +41,7 @@ LOG_STANDIN_BYTES = 4096
 CLEAN = "Clean Shutdown"
 DIRTY = "Dirty Shutdown"
 STATES = ("Just Created", DIRTY, CLEAN, "Being Converted", "Force Detach Replay Error", "Incremental Reseed In Progress", "Dirty and Patched Shutdown")
-_NUMBERED = re.compile(r"^(?P<prefix>E[0-9A-Fa-f]{2})(?P<generation>[0-9A-Fa-f]{8})\.log$")
+_NUMBERED = re.compile(r"^(?P<prefix>[ER][0-9A-Fa-f]{2})(?P<generation>[0-9A-Fa-f]{8})\.log$", re.IGNORECASE)
 
 # JET errors (the ESE source's jethdr.w) the model raises, with their descriptions as eseutil prints them
 JET = {
@@ -209,6 +209,7 @@ def checkpoint_path(system_folder: str, prefix: str) -> str:
 
 
 def write_checkpoint(host: Host, system_folder: str, prefix: str, generation: int, stream_id: str) -> None:
+    host.mkdir(system_folder)
     write(host, checkpoint_path(system_folder, prefix), "checkpoint", {"generation": generation, "signature": stream_id}, 8192)
 
 

@@ -46,7 +46,7 @@ DEFAULT_DELETED_ITEM_RETENTION = "14.00:00:00"
 DEFAULT_MAILBOX_RETENTION = "30.00:00:00"
 MAX_TIMESPAN_SECONDS = 24855 * 86400 + 3 * 3600 + 14 * 60 + 7  # 24855.03:14:07
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
-_LOG_PREFIX = re.compile(r"^E[0-9A-Fa-f]{2}$")
+_LOG_PREFIX = re.compile(r"^[ER][0-9A-Fa-f]{2}$")  # R00...: a 2007 recovery storage group's logs (E07; lower confidence)
 _LOCAL_PATH = re.compile(r"^[A-Za-z]:\\")
 
 
@@ -160,7 +160,7 @@ def _path(where: str, value: Any, suffix: str | None = None) -> str:
 def _prefix(where: str, value: Any) -> str:
     text = str(value)
     if not _LOG_PREFIX.match(text):
-        raise ModelError(f"{where}: expected a log prefix such as E00 (E and two hex digits), got {value!r}")
+        raise ModelError(f"{where}: expected a log prefix such as E00 (E, or R for a recovery storage group, and two hex digits), got {value!r}")
     return text.upper()
 
 

@@ -94,7 +94,7 @@ class ExchangeShell:
             account = host.authenticate(username, password or "")
             if account is None or not account.domain:
                 raise ShellError(prefix + "The user name or password is incorrect.")
-            identity = account.user
+            identity = host.canonical_identity(account.name)
         else:
             if not delegation:
                 raise ShellError(
