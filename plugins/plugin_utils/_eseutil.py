@@ -531,7 +531,7 @@ def _missing_file_names(missing: tuple[int, ...], logs: LogInventory) -> list[st
 class SpaceVerdict:
     """Whether a volume has the free space an offline operation on a database needs."""
 
-    operation: str  # repair | defragment | copy
+    operation: str  # repair | defragment | copy_aside
     volume: str | None
     database_bytes: int
     needed_bytes: int
@@ -543,16 +543,16 @@ class SpaceVerdict:
         return _plain(asdict(self))
 
 
-_RATIOS = {"repair": REPAIR_FREE_SPACE_RATIO, "defragment": DEFRAG_FREE_SPACE_RATIO, "copy": 1.0}
+_RATIOS = {"repair": REPAIR_FREE_SPACE_RATIO, "defragment": DEFRAG_FREE_SPACE_RATIO, "copy_aside": 1.0}
 _WHY = {
     "repair": "eseutil /p needs about 20% of the database free for its temporary database",
     "defragment": "eseutil /d builds a new copy of the database and needs about 110% of its size free",
-    "copy": "a copy of the database needs its full size free",
+    "copy_aside": "a copy of the database kept aside needs its full size free",
 }
 
 
 def space_verdict(operation: str, database_bytes: int, free_bytes: int | None, volume: str | None = None) -> SpaceVerdict:
-    """Free space for `operation` (repair, defragment, copy) on `volume`. Unknown free space is not enough."""
+    """Free space for `operation` (repair, defragment, copy_aside) on `volume`. Unknown free space is not enough."""
     if operation not in _RATIOS:
         raise ValueError(f"unknown operation {operation!r}; known: {', '.join(_RATIOS)}")
     needed = int(database_bytes * _RATIOS[operation] + 0.5)

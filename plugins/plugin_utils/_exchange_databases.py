@@ -228,7 +228,7 @@ def _space(db: dict[str, Any]) -> dict[str, Any] | None:
     size = int(edb.get("size") or 0)
     free = volume.get("free_bytes")
     where = volume.get("name")
-    return {op: _eseutil.space_verdict(op, size, free, where).to_dict() for op in ("repair", "defragment", "copy")}
+    return {op: _eseutil.space_verdict(op, size, free, where).to_dict() for op in ("repair", "defragment", "copy_aside")}
 
 
 def select_databases(databases: list[dict[str, Any]], wanted: list[str] | None, server: str) -> tuple[list[dict[str, Any]], list[str]]:

@@ -403,7 +403,7 @@ def test_cmdlets_read_and_change_the_organisation(ex01: Host) -> None:
     assert found["DB01"]["Servers"] == ["EX01", "EX02"] and found["DB02"]["LogFilePrefix"] == "E00" and found["DB02"]["DeletedItemRetention"] == "14.00:00:00"
     assert shell.invoke("Get-MailboxDatabase", Server="EX01")[0]["Mounted"] is None  # only with -Status
     assert shell.invoke("Get-MailboxDatabase", Identity="DB09")[0]["Server"] == "EX02"
-    with pytest.raises(cmdlets.CmdletError, match="couldn't be found on 'contoso.local'"):
+    with pytest.raises(cmdlets.CmdletError, match=r"couldn't be found on 'contoso\.local'"):
         shell.invoke("Get-MailboxDatabase", Identity="DB77")
     stats = shell.invoke("Get-MailboxStatistics", Database="DB01")
     assert stats[0]["DisplayName"] == "Alice" and stats[0]["ItemCount"] == 10

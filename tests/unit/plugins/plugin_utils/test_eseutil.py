@@ -408,7 +408,7 @@ GB = 1 << 30
         ("repair", 2 * GB - 1, False, 2 * GB),
         ("defragment", 11 * GB, True, 11 * GB),  # 110%
         ("defragment", 10 * GB, False, 11 * GB),
-        ("copy", 10 * GB, True, 10 * GB),
+        ("copy_aside", 10 * GB, True, 10 * GB),
     ],
 )
 def test_space_verdicts(operation: str, free: int, enough: bool, needed: int) -> None:

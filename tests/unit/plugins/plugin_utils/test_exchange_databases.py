@@ -145,7 +145,7 @@ def test_judge_a_recoverable_database() -> None:
 def test_judge_a_mounted_database_gives_no_verdict() -> None:
     judged = xdb.judge_database(entry(None, mh=None, current=None, mounted=True))
     assert judged["header"] is None and judged["logs"] is None and judged["recovery_verdict"] is None
-    assert judged["space"]["copy"]["needed_bytes"] == 10 << 30
+    assert judged["space"]["copy_aside"]["needed_bytes"] == 10 << 30
 
 
 def test_judge_reports_unreadable_output() -> None:
