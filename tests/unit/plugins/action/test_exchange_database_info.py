@@ -1,6 +1,6 @@
 """The exchange_database_info action plugin with `_execute_module` replaced by recorded module results
 (fixtures/exchange_database_info, recorded from the simulator's twin of the module on the estate of
-tests/unit/simulator/test_exchange_databases.py)."""
+tests/unit/simulator/test_exchange_database_model.py)."""
 
 from __future__ import annotations
 
