@@ -76,9 +76,16 @@ try {
     foreach ($item in $objects) {
         $db = $item.object
         $group = $null
-        $groupName = ConvertTo-ExDrString -Value (Get-ExDrProperty -InputObject $db -Name 'StorageGroup')
-        if ($major -eq 8 -and $groupName -and $groups.ContainsKey($groupName)) {
-            $group = $groups[$groupName]
+        if ($major -eq 8) {
+            # the group by identity (SERVER\Group), else by name
+            $groupName = ConvertTo-ExDrString -Value (Get-ExDrProperty -InputObject $db -Name 'StorageGroup')
+            $shortName = ConvertTo-ExDrString -Value (Get-ExDrProperty -InputObject $db -Name 'StorageGroupName')
+            if ($groupName -and $groups.ContainsKey($groupName)) {
+                $group = $groups[$groupName]
+            }
+            elseif ($shortName) {
+                $group = @($groups.Values | Where-Object { [string](Get-ExDrProperty -InputObject $_ -Name 'Name') -eq $shortName }) | Select-Object -First 1
+            }
         }
         $settings = if ($null -ne $group) { $group } else { $db }
         $logFolder = ConvertTo-ExDrString -Value (Get-ExDrProperty -InputObject $settings -Name 'LogFolderPath')

@@ -821,7 +821,7 @@ def _not_found(shell: ExchangeShell, identity: str) -> CmdletError:
 
 def _database(shell: ExchangeShell, identity: str, kind: str | None = None) -> model.DatabaseObject:
     org = shell.organization
-    key = str(identity).split("\\")[-1]
+    key = str(identity).rsplit("\\", maxsplit=1)[-1]
     db = org.database(key) if org else None
     if db is None or (kind is not None and db.kind != kind):
         raise _not_found(shell, identity)
@@ -829,7 +829,7 @@ def _database(shell: ExchangeShell, identity: str, kind: str | None = None) -> m
 
 
 def _server_name(shell: ExchangeShell, identity: str) -> str:
-    name = str(identity).split(".")[0].upper()
+    name = str(identity).split(".", maxsplit=1)[0].upper()
     org = shell.organization
     if org is None or name not in org.servers:
         raise _not_found(shell, identity)
@@ -888,7 +888,7 @@ def _databases(shell: ExchangeShell, set_name: str, bound: dict[str, Any], kind:
         server = _server_name(shell, bound["Server"])
         chosen = [d for d in org.databases_of(server) if d.kind == kind]
     elif set_name == "StorageGroup":
-        group = str(bound["StorageGroup"]).split("\\")[-1]
+        group = str(bound["StorageGroup"]).rsplit("\\", maxsplit=1)[-1]
         chosen = [d for d in org.databases.values() if d.kind == kind and (d.storage_group or "").casefold() == group.casefold()]
     else:
         chosen = [d for d in org.databases.values() if d.kind == kind]
@@ -918,7 +918,7 @@ def get_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]
         server = _server_name(shell, bound["Server"])
         groups = [g for g in groups if g.server == server]
     elif "Identity" in bound:
-        name = str(bound["Identity"]).split("\\")[-1].casefold()
+        name = str(bound["Identity"]).rsplit("\\", maxsplit=1)[-1].casefold()
         groups = [g for g in groups if g.name.casefold() == name]
         if not groups:
             raise _not_found(shell, bound["Identity"])

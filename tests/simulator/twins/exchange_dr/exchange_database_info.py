@@ -46,8 +46,13 @@ def exchange_database_info(m: ModuleRun) -> None:
         if major == 8:
             groups = {str(prop(g, "Identity")): g for g in invoke(shell, "Get-StorageGroup", {"Server": computer})}
         for kind, db in objects:
-            group_name = text(prop(db, "StorageGroup"))
-            group = groups.get(group_name) if major == 8 and group_name else None
+            group = None
+            if major == 8:  # the group by identity (SERVER\Group), else by name
+                group_name, short_name = text(prop(db, "StorageGroup")), text(prop(db, "StorageGroupName"))
+                if group_name and group_name in groups:
+                    group = groups[group_name]
+                elif short_name:
+                    group = next((g for g in groups.values() if str(prop(g, "Name")).casefold() == short_name.casefold()), None)
             settings = group if group is not None else db
             log_folder = text(prop(settings, "LogFolderPath"))
             system_folder = text(prop(settings, "SystemFolderPath")) or log_folder

@@ -92,7 +92,7 @@ def test_every_capability_names_cmdlets_and_a_source() -> None:
 
 
 # -- judging a module entry ------------------------------------------------------------------------------------------------------
-MH_DIRTY = [
+MH_DIRTY = (
     "Initiating FILE DUMP mode...",
     "         Database: D:\\DB02\\DB02.edb",
     "            State: Dirty Shutdown",
@@ -100,18 +100,24 @@ MH_DIRTY = [
     "    Log Committed: 0-147 (0x0-0x93)",
     "    Log Signature: Create time:01/01/2024 00:00:00.000 Rand:77 Computer:",
     "Operation completed successfully in 0.500 seconds.",
-]
-CURRENT = [
+)
+CURRENT = (
     "      Base name: E00",
     "      Log file: E:\\DB02\\E00.log",
     "      lGeneration: 147 (0x93)",
     "      Signature: Create time:01/01/2024 00:00:00.000 Rand:77 Computer:",
     "Operation completed successfully in 0.100 seconds.",
-]
+)
 
 
-def entry(log_files: list[str] | None, mh: list[str] | None = MH_DIRTY, current: list[str] | None = CURRENT, mounted: bool = False) -> dict[str, Any]:
-    eseutil = {"mh": {"rc": 0, "output": mh} if mh is not None else None, "current_log": {"rc": 0, "output": current} if current else None, "ml": None}
+def entry(
+    log_files: list[str] | None, mh: tuple[str, ...] | None = MH_DIRTY, current: tuple[str, ...] | None = CURRENT, mounted: bool = False
+) -> dict[str, Any]:
+    eseutil = {
+        "mh": {"rc": 0, "output": list(mh)} if mh is not None else None,
+        "current_log": {"rc": 0, "output": list(current)} if current else None,
+        "ml": None,
+    }
     return {
         "name": "DB02",
         "log_prefix": "E00",
