@@ -508,7 +508,7 @@ _PS7_TOKENS: tuple[tuple[re.Pattern[bytes], frozenset[str], str], ...] = (
     (re.compile(rb"&&"), frozenset(), "the pipeline chain operator `&&` is PowerShell 7.0+; use if ($?) or -and"),
     (re.compile(rb"\|\|"), frozenset(), "the pipeline chain operator `||` is PowerShell 7.0+; use if (-not $?) or -or"),
     (re.compile(rb"(?<=\s)\?(?=\s)"), frozenset({"generic_token", "command_name"}), "the ternary operator `? :` is PowerShell 7.0+; use if/else"),
-    (re.compile(rb"(?<![\w$.\-])clean\s*\{"), frozenset({"generic_token"}), "the `clean` block is PowerShell 7.3+"),
+    (re.compile(rb"(?<![\w$.\-])clean\s*\{"), frozenset({"generic_token", "switch_clause_condition"}), "the `clean` block is PowerShell 7.3+"),
 )
 _UNICODE_ESCAPE = re.compile(r"(?<!`)(?:``)*`u\{")
 
