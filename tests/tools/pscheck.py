@@ -643,6 +643,8 @@ class ResultKeys:
     shapes: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> {sub key: line} of the hashtable literal it starts as
     assigned: dict[str, int] = field(default_factory=dict)  # every key set anywhere -> first line
     nested: dict[str, dict[str, int]] = field(default_factory=dict)  # key -> {sub key: first line} of $module.Result.key.sub = ...
+    # key -> {sub key: line of the call} when it is set to what a function of the module or its utils returns (a hashtable literal)
+    called: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def shape(self, key: str) -> dict[str, int] | None:
         """Sub keys of `key` when it starts as a non-empty hashtable literal (plus those set later), else None (unknown)."""
@@ -666,6 +668,9 @@ def result_keys(script: ParsedScript) -> ResultKeys | None:
         keys.assigned.setdefault(key, line)
         if sub is not None:
             keys.nested.setdefault(key, {}).setdefault(sub, line)
+        elif node.type == "assignment_expression" and _unwrap(node.named_children[-1]).type == "command":
+            for returned in _function_result_keys(script, _unwrap(node.named_children[-1])):
+                keys.called.setdefault(key, {}).setdefault(returned, line)
     for statement in _statements_after(create):
         if statement.type in {"comment", "empty_statement"}:
             continue
@@ -711,6 +716,47 @@ def result_key_findings(script: ParsedScript) -> list[Finding]:
                 message = f"result key '{key}.{sub}' is set here but {key!r} is initialised at line {keys.upfront[key]} without it: add {sub} to that hashtable"
                 findings.append(Finding(script.path, line, message, "result-keys"))
     return sorted(findings, key=lambda f: f.line)
+
+
+def _function_result_keys(script: ParsedScript, command: Node) -> set[str]:
+    """Keys of the hashtable literals a function of this file or its required utils returns (`return @{...}`, `return $x`,
+    or a trailing `$x`, where `$x = @{...}` in the function, plus its `$x.key = ...`); empty when it returns anything else."""
+    name = next((c for c in command.named_children if c.type == "command_name"), None)
+    found = _find_function(script, _text(script, name)) if name is not None else None
+    if found is None:
+        return set()
+    owner, definition = found
+    body = next((c for c in definition.named_children if c.type == "script_block"), None)
+    if body is None:
+        return set()
+    own = [n for n in _walk_all(body) if not any(_is_within(n, f) for f in _nested_blocks(body))]
+    tables: dict[str, set[str]] = {}
+    for node in own:
+        if node.type == "assignment_expression":
+            path = _access_path(owner, _unwrap(node.named_children[0]))
+            value = _unwrap(node.named_children[-1])
+            if path is not None and len(path) == 1 and value.type == "hash_literal_expression":
+                tables.setdefault(path[0], set()).update(_hashtable_keys(owner, value))
+            elif path is not None and len(path) == 2 and path[0] in tables:
+                tables[path[0]].add(path[1])
+    returned = [
+        n.named_children[-1] for n in own if n.type == "flow_control_statement" and n.named_child_count and _text(owner, n).lower().startswith("return")
+    ]
+    statements = next((c for c in _walk_all(body) if c.type == "statement_list"), None)
+    returned += [c for c in (statements.named_children if statements is not None else []) if c.type == "pipeline"]
+    keys: set[str] = set()
+    for expression in returned:
+        value = _unwrap(expression)
+        if value.type == "hash_literal_expression":
+            keys.update(_hashtable_keys(owner, value))
+        elif value.type == "variable":
+            keys.update(tables.get(_variable_name(_text(owner, value)), set()))
+    return keys
+
+
+def _nested_blocks(body: Node) -> list[Node]:
+    """Functions and script blocks inside a function body: their `return` and assignments are not the function's."""
+    return [n for n in _walk_all(body) if n != body and n.type in {"function_statement", "script_block_expression"}]
 
 
 def _module_variable(script: ParsedScript, create: Node) -> str:

@@ -11,8 +11,9 @@ For every module in plugins/modules three readings of its result keys must agree
 Both sides are read statically rather than by running each twin: a run only shows the keys of the path it took (a key set
 only on failure, or only for one operation, would be missed), while the AST holds every assignment. Nested keys are compared
 one level deep where both sides are literal: a result that starts as a non-empty hashtable/dict literal (plus the sub keys
-set later through `$module.Result.key.sub = ...`) against the twin's dict literal and the documented `contains:` of a
-`type: dict` result. Lists of dicts are built in loops on both sides and are not compared.
+set later through `$module.Result.key.sub = ...`), or is set to the hashtable/dict literal a function of the module (its
+utils) or of the twin (the twin modules it imports) returns, against the other code side and the documented `contains:` of
+a `type: dict` result. Lists of dicts are built in loops on both sides and are not compared.
 
 Keys Ansible itself adds (pscheck.ANSIBLE_KEYS: changed, failed, msg, ...) are left out everywhere. Private keys (leading
 underscore, the module's channel to its action plugin, like microsoft.ad's `_do_action_reboot`) are not documented; they
@@ -53,7 +54,7 @@ class Controller:
 # code it imports. Keep it to what the plugin really does.
 CONTROLLER: dict[str, Controller] = {
     # enrich(): the release table names the builds; check_mode for roles (task-level check mode)
-    "exchange_info": Controller(adds=("check_mode", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")),
+    "exchange_info": Controller(adds=("check_mode", "exchange.release", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(
@@ -122,17 +123,19 @@ def ps1_keys(path: Path) -> Keys:
     if found is None:
         return keys
     keys.top = {k: v for k, v in found.assigned.items() if _compared(k)}
-    keys.sub = {k: found.shape(k) for k in keys.top}
+    for key in keys.top:
+        literal, called = found.shape(key) or {}, found.called.get(key, {})
+        keys.sub[key] = {**called, **literal} if literal or called else None
     return keys
 
 
 def twin_keys(path: Path) -> Keys:
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     keys = Keys(path)
+    functions = _TwinFunctions(path)
     literal: dict[str, dict[str, int]] = {}
     nested: dict[str, dict[str, int]] = {}
-    for function in (n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
-        reader = _TwinReader(function)
+    for function in (n for n in ast.walk(functions.tree(path)) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)):
+        reader = _TwinReader(function, functions)
         for key, line, value in reader.sets:
             if _compared(key):
                 keys.top.setdefault(key, line)
@@ -145,11 +148,51 @@ def twin_keys(path: Path) -> Keys:
     return keys
 
 
+class _TwinFunctions:
+    """The functions a twin file can call by name: its own and those it imports from other twin modules (simulator.twins.*)."""
+
+    PACKAGE = "simulator.twins."
+
+    def __init__(self, twin: Path) -> None:
+        self.root = twin.parent.parent  # tests/simulator/twins
+        self.trees: dict[Path, ast.Module] = {}
+        self.names: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.busy: set[str] = set()
+        module = self.tree(twin)
+        for node in module.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(self.PACKAGE):
+                source = self.root.joinpath(*node.module[len(self.PACKAGE) :].split(".")).with_suffix(".py")
+                if source.is_file():
+                    defined = {f.name: f for f in self.tree(source).body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+                    self.names.update({a.asname or a.name: defined[a.name] for a in node.names if a.name in defined})
+        self.names.update({f.name: f for f in module.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)})
+
+    def tree(self, path: Path) -> ast.Module:
+        if path not in self.trees:
+            self.trees[path] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        return self.trees[path]
+
+    def returned_keys(self, name: str) -> set[str]:
+        """Keys of the dict literals function `name` returns (directly, or through a local name bound to one)."""
+        function = self.names.get(name)
+        if function is None or name in self.busy:
+            return set()
+        self.busy.add(name)
+        try:
+            reader = _TwinReader(function, self)
+            nested = [n for n in ast.walk(function) if n is not function and isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)]
+            returns = [n for n in ast.walk(function) if isinstance(n, ast.Return) and not any(n in set(ast.walk(f)) for f in nested)]
+            return {key for r in returns for key in reader.dict_keys(r.value)}
+        finally:
+            self.busy.discard(name)
+
+
 class _TwinReader:
     """The result keys one twin function sets (names bound to `<x>.result` are followed; dict literals give sub keys)."""
 
-    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def __init__(self, function: ast.FunctionDef | ast.AsyncFunctionDef, functions: _TwinFunctions) -> None:
         self.function = function
+        self.functions = functions
         self.aliases: set[str] = set()
         self.locals: dict[str, list[ast.AST]] = {}  # name -> dict literals assigned to it and its .update()/[k]= parts
         self.sets: list[tuple[str, int, ast.AST | None]] = []
@@ -224,9 +267,12 @@ class _TwinReader:
         return [(_constant(k), v) for k, v in zip(node.keys, node.values, strict=True) if k is not None and _constant(k) is not None]
 
     def dict_keys(self, value: ast.AST | None) -> dict[str, int]:
-        """Sub keys of a dict literal, or of a local name bound to one (with its later `.update(k=)` and `[k] =`)."""
+        """Sub keys of a dict literal, of a local name bound to one (with its later `.update(k=)` and `[k] =`), or of what a
+        function of the twin (or of the twin modules it imports) returns."""
         if isinstance(value, ast.Dict):
             return {key: item.lineno for key, item in self._dict_items(value)}
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            return dict.fromkeys(self.functions.returned_keys(value.func.id), value.lineno)
         if not (isinstance(value, ast.Name) and value.id in self.locals):
             return {}
         keys: dict[str, int] = {}

@@ -126,6 +126,24 @@ MISMATCHES: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {
             ("plugins/modules/sample.yml", "RETURN documents 'details.mode' but {root}/twins/sample.py never returns it"),
         ],
     ),
+    "sub key returned by a function of the module only": (
+        "plugins/modules/sample.ps1",
+        "$stat = @{ files = 0 }",
+        "$stat = @{ files = 0; folders = 0 }",
+        [
+            ("plugins/modules/sample.ps1", "result key 'stats.folders' is set but the twin {root}/twins/sample.py never returns it"),
+            ("plugins/modules/sample.ps1", "result key 'stats.folders' is set but not documented in {root}/plugins/modules/sample.yml RETURN"),
+        ],
+    ),
+    "sub key returned by a helper of the twin only": (
+        "twins/sample.py",
+        'stat = {"files": 0}',
+        'stat = {"files": 0, "folders": 0}',
+        [
+            ("twins/sample.py", "result key 'stats.folders' is returned by the twin but {root}/plugins/modules/sample.ps1 never sets it"),
+            ("twins/sample.py", "result key 'stats.folders' is returned by the twin but not documented in {root}/plugins/modules/sample.yml RETURN"),
+        ],
+    ),
     "private key the action plugin never reads": (
         "plugins/action/sample.py",
         'listing = module_result.pop("_listing", None)',
