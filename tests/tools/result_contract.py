@@ -105,7 +105,7 @@ class Keys:
         return self.sub.get(key) or None
 
     def line(self, dotted: str) -> int:
-        key, _, sub = dotted.partition(".")
+        key, _dot, sub = dotted.partition(".")
         if sub:
             return (self.shape(key) or {}).get(sub, self.top.get(key, 1))
         return self.top.get(key, 1)

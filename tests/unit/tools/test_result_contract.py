@@ -21,6 +21,7 @@ from tests.tools.pscheck import ANSIBLE_KEYS
 from tests.tools.result_contract import Controller
 
 FIXTURE = Path(__file__).parent / "fixtures" / "contract"
+ROOT = Path(__file__).parents[3]
 CONTROLLERS = {"sample": Controller(adds=("verdict", "details.checked"), drops=("raw",))}
 
 
@@ -49,7 +50,7 @@ def test_agreeing_module_documentation_and_twin_pass(root: Path) -> None:
 
 
 def test_the_repository_passes() -> None:
-    assert [str(f) for f in result_contract.check(Path("plugins"), result_contract.TWINS)] == []
+    assert [str(f) for f in result_contract.check(ROOT / "plugins", ROOT / result_contract.TWINS)] == []
 
 
 # (file, text in the fixture, replacement, the findings: (file the finding points at, text it must contain))
@@ -244,7 +245,7 @@ def test_static_twin_keys_cover_a_real_run(tmp_path: Path, name: str) -> None:
     host = make_host(tmp_path, "EX01", seed={"exchange": {"version": "15.2.1544.4", "roles": ["Mailbox"]}})
     _rc, out = run_module(f"exchange_dr.recovery.{name}", {"_ansible_check_mode": False, **RUNS[name]}, host, "Administrator")
     returned: dict[str, Any] = {k: v for k, v in json.loads(out).items() if k not in ANSIBLE_KEYS}
-    static = result_contract.twin_keys(result_contract.TWINS / f"{name}.py")
+    static = result_contract.twin_keys(ROOT / result_contract.TWINS / f"{name}.py")
     assert set(returned) <= set(static.top)
     for key, value in returned.items():
         if isinstance(value, dict) and static.shape(key) is not None:
