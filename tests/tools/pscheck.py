@@ -729,7 +729,8 @@ def _function_result_keys(script: ParsedScript, command: Node) -> set[str]:
     body = next((c for c in definition.named_children if c.type == "script_block"), None)
     if body is None:
         return set()
-    own = [n for n in _walk_all(body) if not any(_is_within(n, f) for f in _nested_blocks(body))]
+    nested = _nested_blocks(body)
+    own = [n for n in _walk_all(body) if not any(_is_within(n, f) for f in nested)]
     tables: dict[str, set[str]] = {}
     for node in own:
         if node.type == "assignment_expression":
