@@ -102,6 +102,7 @@ def email_router(m: ModuleRun) -> None:
         rc=0,
         reboot_required=False,
         before={"installed": False, "version": None, "service_account": None},
+        log_tail=[],
     )
     host = m.host
 
