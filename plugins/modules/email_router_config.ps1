@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._EmailRouter
+#AnsibleRequires -PowerShell ..module_utils._Windows
 
 # The Windows half of email_router_config. The action plugin (plugins/action/email_router_config.py) calls it twice:
 #   _operation=read   returns the set in the Service folder (and the one in remote_src) as base64, read-only;
@@ -168,8 +169,7 @@ Function Get-ExDrServiceState {
     if (-not $svc) {
         return $null
     }
-    $names = @{ Running = 'running'; Stopped = 'stopped'; StartPending = 'start_pending'; StopPending = 'stop_pending'; Paused = 'paused' }
-    $names[[string]$svc.Status]
+    ConvertTo-ExDrServiceState -State $svc.Status
 }
 
 Function Set-ExDrSetAcl {
@@ -251,6 +251,9 @@ if (-not $info.service) {
 $folder = $module.Params.service_folder
 if (-not $folder) {
     $folder = $info.service_folder
+}
+if (-not $folder) {
+    $module.FailJson("Failed to find the Service folder of '$($module.Params.service_name)': its image path names none; give service_folder")
 }
 $account = $module.Params.service_account
 if (-not $account) {
