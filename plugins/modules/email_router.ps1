@@ -108,7 +108,12 @@ Function Get-ExDrUninstallCommand {
 Function Invoke-ExDrUninstall {
     param ($Info)
     $command = Get-ExDrUninstallCommand -Product $Info.product
-    $run = Run-Command -command $command
+    try {
+        $run = Run-Command -command $command
+    }
+    catch {
+        $module.FailJson("Failed to remove the Email Router ($($Info.product.name)): '$command' could not be started: $($_.Exception.Message)", $_)
+    }
     Set-ExDrExitCode -Rc $run.rc
     if ($run.rc -notin @(0, 3010)) {
         $module.FailJson("Failed to remove the Email Router ($($Info.product.name)): '$command' returned $($run.rc): $($run.stderr)")
@@ -137,7 +142,12 @@ Function Invoke-ExDrSetup {
         $argv += '/InstallAlways'
     }
     $command = Argv-ToString -arguments $argv
-    $run = Run-Command -command $command
+    try {
+        $run = Run-Command -command $command
+    }
+    catch {
+        $module.FailJson("Failed to install the Email Router: '$command' could not be started: $($_.Exception.Message)", $_)
+    }
     Set-ExDrExitCode -Rc $run.rc
     if ($run.rc -notin @(0, 3010)) {
         $module.Result.log_tail = Get-ExDrLogTail -Path $module.Params.log_path
@@ -199,22 +209,27 @@ if ($state -ne 'absent' -and $account -and $info.service) {
             if ((Get-ExDrSid -Account $account) -eq 'S-1-5-18') {
                 $startName = 'LocalSystem'
             }
-            $svc = Get-CimInstance -ClassName Win32_Service -Filter ('Name={0}' -f (ConvertTo-ExDrWqlString -Value $info.service.name))
             # an account without a password (LocalSystem, NetworkService, a gMSA) takes "", never NULL (Win32_Service.Change)
             $password = $module.Params.service_password
             if ($null -eq $password) {
                 $password = ''
             }
-            $change = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{
-                StartName = $startName
-                StartPassword = $password
+            try {
+                $svc = Get-CimInstance -ClassName Win32_Service -Filter ('Name={0}' -f (ConvertTo-ExDrWqlString -Value $info.service.name))
+                $change = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{
+                    StartName = $startName
+                    StartPassword = $password
+                }
+            }
+            catch {
+                $module.FailJson("Failed to set the account of the service '$($info.service.name)' to '$account': $($_.Exception.Message)", $_)
             }
             if ($change.ReturnValue -ne 0) {
                 $module.FailJson("Failed to set the account of the service '$($info.service.name)' to '$account': Win32_Service.Change returned $($change.ReturnValue)")
             }
             if ($info.service.state -eq 'running') {
                 try {
-                    Restart-Service -Name $info.service.name -Force -ErrorAction Stop
+                    Restart-Service -Name ([WildcardPattern]::Escape($info.service.name)) -Force -ErrorAction Stop
                 }
                 catch {
                     $module.FailJson("Failed to restart the service '$($info.service.name)' as '$account': $($_.Exception.Message)", $_)

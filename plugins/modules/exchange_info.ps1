@@ -185,7 +185,14 @@ $module.Result.prerequisites.url_rewrite_version = if ($urlRewrite) { [string]$u
 
 # Exchange Setup still running, for example after the controller lost an earlier run: ExSetup.exe, or the media's own
 # Setup program. A second Setup must not be started while one runs.
-$module.Result.setup_processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name='ExSetup.exe' OR Name='Setup.exe' OR Name='Setup.com'" |
+try {
+    $processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name='ExSetup.exe' OR Name='Setup.exe' OR Name='Setup.com'")
+    $services = @(Get-CimInstance -ClassName Win32_Service)
+}
+catch {
+    $module.FailJson("Failed to read the processes and services of $($env:COMPUTERNAME): $($_.Exception.Message)", $_)
+}
+$module.Result.setup_processes = @($processes |
         Where-Object { $_.Name -eq 'ExSetup.exe' -or ($module.Result.media.exists -and $_.ExecutablePath -eq $module.Result.media.path) } |
         ForEach-Object {
             @{
@@ -197,7 +204,7 @@ $module.Result.setup_processes = @(Get-CimInstance -ClassName Win32_Process -Fil
             }
         })
 
-$module.Result.services = @(Get-CimInstance -ClassName Win32_Service |
+$module.Result.services = @($services |
         Where-Object { $_.Name -like 'MSExchange*' -or $exchangeServiceNames -contains $_.Name } |
         Sort-Object -Property Name |
         ForEach-Object {

@@ -129,7 +129,10 @@ def email_router(m: ModuleRun) -> None:
     def uninstall(info: dict[str, Any]) -> None:
         product = info["product"]
         command = uninstall_command(m, product)
-        rc = host.run(command, user=m.user).rc
+        try:
+            rc = host.run(command, user=m.user).rc
+        except WinError as e:  # Run-Command throws when the program cannot be started
+            m.fail_json(f"Failed to remove the Email Router ({product['name']}): '{command}' could not be started: {e}")
         exit_code(rc)
         if rc not in (0, 3010):
             m.fail_json(f"Failed to remove the Email Router ({product['name']}): '{command}' returned {rc}: ")
@@ -147,7 +150,10 @@ def email_router(m: ModuleRun) -> None:
         host.write_bytes(config_file, p["install_config"].encode("utf-8"))
         argv = [p["path"], *p["arguments"], "/L", p["log_path"], "/config", config_file] + (["/InstallAlways"] if again else [])
         command = join_command_line(argv)
-        outcome = host.run(command, user=m.user)
+        try:
+            outcome = host.run(command, user=m.user)
+        except WinError as e:
+            m.fail_json(f"Failed to install the Email Router: '{command}' could not be started: {e}")
         exit_code(outcome.rc)
         if outcome.rc not in (0, 3010):
             r["log_tail"] = _log_tail(host, p["log_path"])

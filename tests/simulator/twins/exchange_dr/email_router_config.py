@@ -84,7 +84,10 @@ def email_router_config(m: ModuleRun) -> None:
     max_bytes = p["max_file_size"]
 
     if p["_operation"] == "read":
-        r["_current_set"] = read_set(host, folder, max_bytes) if host.is_dir(folder) else {}
+        try:
+            r["_current_set"] = read_set(host, folder, max_bytes) if host.is_dir(folder) else {}
+        except WinError as e:
+            m.fail_json(f"Failed to read the configuration set in '{folder}': {e}")
         remote = p["remote_src"]
         if remote:
             try:
@@ -199,4 +202,7 @@ def email_router_config(m: ModuleRun) -> None:
     r["service_state"] = service_state(controller_status(svc.state)) if svc else None
     old = sorted((d for d in host.listdir(backup_root) if STAMP.match(d) and host.is_dir(f"{backup_root}\\{d}")), reverse=True)
     for name in old[max(1, p["keep_backups"]) :]:
-        host.remove(f"{backup_root}\\{name}", recursive=True, force=True)
+        try:
+            host.remove(f"{backup_root}\\{name}", recursive=True, force=True)
+        except WinError as e:  # the new set runs: an old backup that cannot go is a warning
+            m.warn(f"Failed to remove the old backup '{backup_root}\\{name}': {e}")
