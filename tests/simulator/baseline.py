@@ -166,7 +166,19 @@ def _registry(host: Host, now: datetime) -> None:
 
 
 # -- the estate's `state:` seed ----------------------------------------------------------------------------------------------
-SEED_KEYS = ("directories", "files", "registry", "services", "products", "features", "events", "exchange", "exchange_databases", "ese_files")
+SEED_KEYS = (
+    "directories",
+    "files",
+    "registry",
+    "services",
+    "products",
+    "features",
+    "events",
+    "exchange",
+    "exchange_databases",
+    "ese_files",
+    "exchange_config",
+)
 
 
 def apply_seed(host: Host, seed: dict[str, Any]) -> None:
@@ -202,6 +214,10 @@ def apply_seed(host: Host, seed: dict[str, Any]) -> None:
         from simulator.exchange import store
 
         store.apply_seed(host, seed)
+    if seed.get("exchange_config"):
+        from simulator.exchange import server_config  # issue 13: a customised server (certificates, vdirs, connectors, .config edits)
+
+        server_config.apply_seed(host, seed["exchange_config"])
 
 
 def _seed_file(host: Host, path: str, spec: Any) -> None:

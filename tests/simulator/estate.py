@@ -86,6 +86,12 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+    # database availability groups (issue 13, docs/dr-kit.md): keyed by name as written
+    dags: dict[str, exchange_model.DagObject] = field(default_factory=dict)
+
+    def dag_of(self, server: str) -> exchange_model.DagObject | None:
+        """The DAG `server` is a member of (Get-MailboxServer's DatabaseAvailabilityGroup), or None."""
+        return next((d for d in self.dags.values() if server.upper() in d.servers), None)
 
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
         """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
@@ -204,6 +210,7 @@ class Domain:
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
             )
+            org.dags = {k: exchange_model.dag_from_dict(v) for k, v in ex.get("dags", {}).items()}
         return cls(
             name=d["name"],
             netbios=d["netbios"],
@@ -342,7 +349,7 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
     _check_keys(
         "domain.exchange",
         ex,
-        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes"},
+        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes", "dags"},
         ("organization",),
     )
     servers = {}
@@ -370,9 +377,12 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
         databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
+        dags = exchange_model.parse_dags(ex.get("dags"), builds)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
+    org = ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
+    org.dags = dags
+    return org
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:
@@ -414,6 +424,12 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     unknown = sorted(set(seed) - set(baseline.SEED_KEYS)) if isinstance(seed, dict) else ["(not a mapping)"]
     if unknown:
         raise EstateError(f"{where}.state.{unknown[0]}: unknown key (allowed: {', '.join(baseline.SEED_KEYS)})")
+    if isinstance(seed, dict) and seed.get("exchange_config") is not None:
+        from simulator.exchange import server_config
+
+        problem = server_config.validate_seed(f"{where}.state.exchange_config", seed["exchange_config"])
+        if problem:
+            raise EstateError(problem)
     if isinstance(seed, dict) and (seed.get("exchange_databases") is not None or seed.get("ese_files") is not None):
         from simulator.exchange.store import validate_seed
 

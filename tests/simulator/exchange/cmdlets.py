@@ -743,6 +743,11 @@ def _missing(spec: CmdletSpec, set_name: str, product: str, bound: dict[str, Any
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+# More parameter types, registered by the modules that add cmdlets (type name -> converter(param, value, fail)); consulted
+# before the types below. Issue 13 (dr_kit_cmdlets.py) adds Uri, Hostname, SecureString, Byte[] and the enums it binds.
+CONVERTERS: dict[str, Callable[[Parameter, Any, Callable[..., CmdletError]], Any]] = {}
+
+
 def _convert(param: Parameter, value: Any) -> Any:
     kind = param.type
 
@@ -752,6 +757,9 @@ def _convert(param: Parameter, value: Any) -> Any:
             f"\"{kind}\".{(' Error: ' + reason) if reason else ''}",
             "ParameterBindingArgumentTransformationException",
         )
+
+    if kind in CONVERTERS:
+        return CONVERTERS[kind](param, value, fail)
 
     if kind in {"SwitchParameter", "Boolean"}:
         if not isinstance(value, bool):

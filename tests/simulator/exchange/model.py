@@ -26,9 +26,14 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             mailbox_retention: "30.00:00:00"          # mailbox databases only
             retain_deleted_items_until_backup: false
             copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+); default: [server]
+            copy_settings:               # optional, per copy (issue 13): activation preference (default: position in copies),
+              EX02: {activation_preference: 2, replay_lag_time: "7.00:00:00", truncation_lag_time: "00:00:00"}
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
+        dags:                            # database availability groups (2010+; issue 13, docs/dr-kit.md)
+          DAG1: {servers: [EX01, EX02], witness_server: FS01.contoso.local, witness_directory: 'C:\\DAG1',
+                 alternate_witness_server: null, alternate_witness_directory: null, datacenter_activation_mode: 'Off'}
 
 Defaults and ranges: PS Set-MailboxDatabase (DeletedItemRetention 14.00:00:00, MailboxRetention 30.00:00:00, both 00:00:00 to
 24855.03:14:07; RetainDeletedItemsUntilBackup $false; AllowFileRestore $false).
@@ -113,6 +118,30 @@ class DatabaseObject:
     mailbox_retention: str | None = DEFAULT_MAILBOX_RETENTION
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
+    # per copy (upper-case server): activation_preference, replay_lag_time, truncation_lag_time (PS Add-/Set-MailboxDatabaseCopy)
+    copy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def copy_setting(self, server: str, key: str) -> Any:
+        """A copy's ActivationPreference (default: its position in `copies`), ReplayLagTime or TruncationLagTime (default 00:00:00)."""
+        value = (self.copy_settings.get(server.upper()) or {}).get(key)
+        if value is not None:
+            return value
+        if key == "activation_preference":
+            return self.copies.index(server.upper()) + 1 if server.upper() in self.copies else None
+        return "00:00:00"
+
+
+@dataclass
+class DagObject:
+    """A database availability group (2010+): its member servers and witness (PS Get-DatabaseAvailabilityGroup)."""
+
+    name: str
+    servers: list[str] = field(default_factory=list)
+    witness_server: str | None = None
+    witness_directory: str | None = None
+    alternate_witness_server: str | None = None
+    alternate_witness_directory: str | None = None
+    datacenter_activation_mode: str = "Off"
 
 
 @dataclass
@@ -188,6 +217,16 @@ _DB_KEYS = {
     "mailbox_retention",
     "retain_deleted_items_until_backup",
     "copies",
+    "copy_settings",
+}
+_COPY_KEYS = {"activation_preference", "replay_lag_time", "truncation_lag_time"}
+_DAG_KEYS = {
+    "servers",
+    "witness_server",
+    "witness_directory",
+    "alternate_witness_server",
+    "alternate_witness_directory",
+    "datacenter_activation_mode",
 }
 
 
@@ -296,9 +335,70 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
             mailbox_retention=_timespan(f"{where}.mailbox_retention", mailbox_retention) if mailbox_retention is not None else None,
             retain_deleted_items_until_backup=_bool(f"{where}.retain_deleted_items_until_backup", spec.get("retain_deleted_items_until_backup", False)),
             copies=[str(c).upper() for c in copies],
+            copy_settings=_copy_settings(f"{where}.copy_settings", spec.get("copy_settings"), [str(c).upper() for c in copies]),
         )
         _check_unique_files(where, db, out)
         out[str(name)] = db
+    return out
+
+
+def _copy_settings(where: str, raw: Any, copies: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        raise ModelError(f"{where}: expected a mapping of server -> {{activation_preference, replay_lag_time, truncation_lag_time}}")
+    for server, entry in raw.items():
+        key = str(server).upper()
+        if key not in copies:
+            raise ModelError(f"{where}.{server}: {server} holds no copy of this database (copies: {', '.join(copies)})")
+        spec = _keys(f"{where}.{server}", entry, _COPY_KEYS)
+        settings: dict[str, Any] = {}
+        if "activation_preference" in spec:
+            pref = spec["activation_preference"]
+            if isinstance(pref, bool) or not isinstance(pref, int) or pref < 1:
+                raise ModelError(f"{where}.{server}.activation_preference: expected a number from 1, got {pref!r}")
+            settings["activation_preference"] = pref
+        for lag in ("replay_lag_time", "truncation_lag_time"):
+            if lag in spec:
+                settings[lag] = _timespan(f"{where}.{server}.{lag}", spec[lag])
+        out[key] = settings
+    return out
+
+
+def parse_dags(raw: Any, servers: dict[str, str]) -> dict[str, DagObject]:
+    """domain.exchange.dags: name -> members and witness; members are 2010+ servers, each in one DAG at most."""
+    out: dict[str, DagObject] = {}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        raise ModelError("domain.exchange.dags: expected a mapping of DAG name -> {servers, witness_server, ...}")
+    member_of: dict[str, str] = {}
+    for name, entry in raw.items():
+        where = f"domain.exchange.dags.{name}"
+        spec = _keys(where, entry, _DAG_KEYS, ("servers",))
+        members = spec["servers"]
+        if not isinstance(members, list) or any(str(m).upper() not in servers for m in members):
+            raise ModelError(f"{where}.servers: expected a list of Exchange servers of domain.exchange.servers, got {members!r}")
+        for m in members:
+            key = str(m).upper()
+            if servers[key].startswith("8."):
+                raise ModelError(f"{where}.servers: {key} runs Exchange 2007, which has no database availability groups")
+            if key in member_of:
+                raise ModelError(f"{where}.servers: {key} is already a member of {member_of[key]}")
+            member_of[key] = str(name)
+        mode = str(spec.get("datacenter_activation_mode", "Off"))
+        if mode not in ("Off", "DagOnly"):
+            raise ModelError(f"{where}.datacenter_activation_mode: expected Off or DagOnly, got {mode!r}")
+        out[str(name)] = DagObject(
+            name=str(name),
+            servers=[str(m).upper() for m in members],
+            witness_server=spec.get("witness_server"),
+            witness_directory=spec.get("witness_directory"),
+            alternate_witness_server=spec.get("alternate_witness_server"),
+            alternate_witness_directory=spec.get("alternate_witness_directory"),
+            datacenter_activation_mode=mode,
+        )
     return out
 
 
@@ -346,3 +446,7 @@ def storage_group_from_dict(d: dict[str, Any]) -> StorageGroupObject:
 
 def mailbox_from_dict(d: dict[str, Any]) -> MailboxObject:
     return MailboxObject(**d)
+
+
+def dag_from_dict(d: dict[str, Any]) -> DagObject:
+    return DagObject(**d)
