@@ -249,8 +249,13 @@ def read_tables(extra_config_files: list[str] | None = None) -> dict[str, Any]:
             for v in VIRTUAL_DIRECTORIES
         ],
         "receive_connector_properties": [s.name for s in RECEIVE_CONNECTOR_SETTINGS],
+        "transport": [
+            {"min_version": _MIN_VERSION["2013"], "cmdlet": transport_cmdlets("2013")[0]},
+            {"min_version": _MIN_VERSION["2010"], "cmdlet": transport_cmdlets("2010")[0]},
+        ],
         "transport_properties": [s.name for s in TRANSPORT_SETTINGS],
         "config_files": [c.path for c in CONFIG_FILES] + [p for p in (extra_config_files or []) if p.casefold() not in CONFIG_BY_PATH],
+        "services": sorted({c.service for c in CONFIG_FILES if c.service}),
     }
 
 

@@ -76,6 +76,10 @@ CONTROLLER: dict[str, Controller] = {
     ),
     # the set is read and compared on the controller: the module's read returns only the raw files (private keys)
     "email_router_config": Controller(adds=("source", "files", "changed_files", "errors")),
+    # issue 13: the module only reads (private _read); the kit, its version and the comparison are made on the controller
+    "dr_kit_capture": Controller(adds=("kit", "version", "previous", "new_version", "differences", "summary", "counts", "baseline_recorded")),
+    # issue 13: the kit is checked and the steps planned on the controller; the module reads (_read) and runs steps (_results)
+    "dr_kit_apply": Controller(adds=("kit", "kit_version", "steps", "notes", "summary")),
     # the plugin judges the run (preflight, exit code, log) and returns its own verdict; reboots come from _module_with_reboot
     "recover_server": Controller(
         adds=(
