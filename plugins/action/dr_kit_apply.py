@@ -20,7 +20,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_kit import INDEX, MANIFEST, KitError, check_target, load_kit, read_index, read_tables
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_kit_plan import plan, public_steps, summary_line
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_kit_plan import plan, plan_without_host, public_steps, summary_line
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
 
 MODULE = "exchange_dr.recovery.dr_kit_apply"
@@ -76,10 +76,23 @@ class ActionModule(ActionBase):
         read = self._execute_module(module_name=MODULE, module_args={**host_args, "_operation": "read", "_tables": tables}, task_vars=task_vars)
         current = read.pop("_read", None)
         read.pop("invocation", None)
-        if read.get("failed") or current is None:
+        if read.get("failed"):
             return read
-        current["exchange"] = read.get("exchange")
         out: dict[str, Any] = {"server": read.get("server"), "exchange": read.get("exchange"), "kit": str(folder), "kit_version": manifest.get("version")}
+        check = self._task.check_mode
+        if current is None:
+            if not check:
+                return {**out, "failed": True, "changed": False, "msg": f"{MODULE}: Exchange Server is not installed on {read.get('server')}: recover it first"}
+            # check mode before the recovery: what the kit would bring back, compared with nothing yet
+            at_most = plan_without_host(manifest, params["parts"])
+            summary = (
+                f"after the recovery, would re-apply up to {len(at_most.steps)} step(s) from kit {manifest.get('version')} (the server is not recovered yet)"
+            )
+            out.update(changed=bool(at_most.steps), steps=public_steps(at_most.steps), notes=at_most.notes, summary=summary, msg=summary)
+            if at_most.notes:
+                out["warnings"] = list(at_most.notes)
+            return out
+        current["exchange"] = read.get("exchange")
         refusal = check_target(manifest, str(read.get("server") or ""), str((read.get("exchange") or {}).get("version")))
         if refusal:
             return {**out, "failed": True, "changed": False, "msg": f"{MODULE}: refusing kit {folder}: {refusal}"}
@@ -88,8 +101,9 @@ class ActionModule(ActionBase):
         planned = plan(manifest, folder, current, parts=params["parts"], password_given=bool(params["password"]))
         if planned.blocked:
             return {**out, "failed": True, "changed": False, "notes": planned.notes, "msg": f"{MODULE}: nothing was changed: " + "; ".join(planned.blocked)}
-        check = self._task.check_mode
         out["notes"] = planned.notes
+        if planned.notes:
+            out["warnings"] = list(planned.notes)
         if check or not planned.steps:
             out.update(changed=bool(planned.steps), steps=public_steps(planned.steps), summary=summary_line(planned.steps, check_mode=check))
             out["msg"] = out["summary"]

@@ -22,6 +22,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_kit import (
     KitError,
     assemble,
+    config_file_name,
     diff,
     finish_manifest,
     latest_version,
@@ -110,6 +111,8 @@ class ActionModule(ActionBase):
         if params["record_baseline"] and baseline is None:
             return {"failed": True, "msg": f"{MODULE}: record_baseline needs baseline_dir (where the build's defaults are kept)"}
         password = params["password"]
+        for path in params["config_files"]:
+            config_file_name(path)  # a path that could leave the install folder (or the kit) is refused before anything runs
 
         # 1. the host: one read-only call
         module_args = {k: params[k] for k in HOST_OPTIONS if params[k] is not None}

@@ -38,6 +38,11 @@ options:
     description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
     type: bool
     default: true
+  kit:
+    description:
+      - The DR kit to re-apply after the recovery (a kit folder, docs/dr-kit.md); the plan gets a C(reapply) phase. C(None)
+        or empty - no re-apply.
+    type: str
 """
 
 EXAMPLES = r"""
@@ -68,7 +73,7 @@ _value:
       description: Why, and what to do about it; C(None) when not refused.
       type: str
     phases:
-      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, email_router, final_verify."
+      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, reapply, verify, email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -102,12 +107,14 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import plan_host
 
 
-def dr_plan(info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True) -> dict[str, Any]:
+def dr_plan(  # noqa: PLR0917 - Jinja passes a filter's options by position too
+    info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True, kit: str | None = None
+) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first)
+    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, kit=kit or None)
 
 
 class FilterModule:

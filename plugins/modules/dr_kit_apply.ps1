@@ -43,6 +43,11 @@ if ($null -eq $tables) {
 }
 $state = Get-ExDrExchangeState
 if (-not $state.installed -or -not $state.version) {
+    if ($module.Params._operation -eq 'read') {
+        # not recovered yet: the action plugin plans from the kit alone in check mode, and refuses otherwise
+        $module.Result._read = $null
+        $module.ExitJson()
+    }
     $module.FailJson("Failed to re-apply the DR kit on $($env:COMPUTERNAME): Exchange Server is not installed on it (recover it first)")
 }
 $module.Result.exchange.version = $state.version

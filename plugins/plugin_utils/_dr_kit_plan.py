@@ -240,6 +240,38 @@ def _config_files(out: Plan, manifest: dict[str, Any], folder: Path, current: di
     return restarts
 
 
+def plan_without_host(manifest: dict[str, Any], parts: list[str] | tuple[str, ...] = PARTS) -> Plan:
+    """What a re-apply would do at most, from the kit alone (check mode before the server is recovered: there is nothing to
+    compare with yet). Steps carry no data; the real plan after the recovery leaves out what Setup already matches."""
+    out = Plan()
+    if "certificates" in parts:
+        for cert in manifest.get("certificates") or []:
+            label = f"{cert['thumbprint']} ({cert.get('subject')})"
+            if cert.get("self_signed"):
+                out.notes.append(f"certificate {label}: the lost server's self-signed certificate; Setup makes a new one")
+            elif not cert.get("pfx"):
+                out.notes.append(f"certificate {label} cannot be brought back from the kit: {cert.get('pfx_missing_reason') or 'no export'}")
+            else:
+                services = ", ".join(cert.get("services") or []) or "no service"
+                out.add("certificates", "import_certificate", f"import certificate {label} with its private key and enable it for {services}")
+    if "virtual_directories" in parts:
+        for vdir in manifest.get("virtual_directories") or []:
+            out.add(
+                "virtual_directories", "cmdlet", f"set {vdir['type']} virtual directory {vdir['name']} to the kit's URLs and authentication where they differ"
+            )
+    if "receive_connectors" in parts:
+        for conn in manifest.get("receive_connectors") or []:
+            what = "set" if conn.get("default") else "create or set"
+            out.add("receive_connectors", "cmdlet", f"{what} receive connector {conn['name']} to the kit's settings where they differ")
+    if "transport" in parts and (manifest.get("transport") or {}).get("settings"):
+        out.add("transport", "cmdlet", "set the transport service to the kit's settings where they differ")
+    if "config_files" in parts:
+        for entry in manifest.get("config_files") or []:
+            if entry.get("edited") is not False:
+                out.add("config_files", "write_file", f"put back {entry['path']} when it differs from the kit's copy")
+    return out
+
+
 def public_steps(steps: list[dict[str, Any]], results: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The steps as the task returns them: what, in which part, and (after the run) how it went - never the data (PFX
     exports, file contents, parameters that may hold secrets)."""

@@ -18,7 +18,7 @@ from typing import Any
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_prerequisites as prerequisites
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
 
-PHASES = ("preflight", "prerequisites", "recover", "reboot", "verify", "email_router", "final_verify")
+PHASES = ("preflight", "prerequisites", "recover", "reboot", "reapply", "verify", "email_router", "final_verify")
 
 
 @dataclass
@@ -65,6 +65,7 @@ def plan_host(
     recover: bool = True,
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
+    kit: str | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
 
@@ -72,12 +73,18 @@ def plan_host(
     recover  the host is in the Exchange recovery group
     router   None when the Email Router is not restored on this host, else what preflight learnt:
              {"installed": bool | None, "service_state": str | None}
+    kit      the DR kit to re-apply after the recovery (docs/dr-kit.md), or None
     """
     plan = HostPlan(host, "skip")
     if recover and info is not None:
         _plan_exchange(plan, info, reboot_first)
     if plan.refusal is None:
         plan.phases["preflight"] = True
+        if kit and recover and info is not None:
+            # idempotent: after a finished recovery it only sets what differs, so an interrupted run puts back the rest
+            plan.add(
+                "reapply", f"re-apply the DR kit {kit}: certificates, virtual directories, receive connectors, transport settings, .config files (what differs)"
+            )
         if router is not None:
             _plan_router(plan, router)
         if plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]:

@@ -25,6 +25,9 @@ def dr_kit_apply(m: ModuleRun) -> None:
         m.fail_json("Failed to re-apply the DR kit: _tables is set by the action plugin (run the module through its action plugin)")
     state = exchange_state(host)
     if not state["installed"] or not state["version"]:
+        if p["_operation"] == "read":  # not recovered yet: the action plugin plans from the kit alone in check mode
+            r["_read"] = None
+            return
         m.fail_json(f"Failed to re-apply the DR kit on {host.name.upper()}: Exchange Server is not installed on it (recover it first)")
     version = str(state["version"])
     r["exchange"].update(version=version, install_path=state["install_path"])

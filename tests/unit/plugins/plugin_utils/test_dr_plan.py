@@ -41,7 +41,7 @@ def recovered() -> dict[str, Any]:
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False})
-    assert plan["run"] == list(PHASES)
+    assert plan["run"] == [p for p in PHASES if p != "reapply"]  # no DR kit given
     assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
@@ -107,3 +107,21 @@ def test_filter() -> None:
     assert dr_plan(lost())["host"] == "EX01"
     with pytest.raises(Exception, match="expected an exchange_info result"):
         dr_plan("not a dict")
+
+
+def test_a_dr_kit_adds_the_reapply_phase_after_the_reboot() -> None:
+    plan = plan_host("EX01", lost(), router={"installed": False}, kit="/srv/kits/EX01")
+    assert plan["run"] == list(PHASES)
+    assert [s["phase"] for s in plan["steps"]].index("reapply") == 3
+    assert plan["lines"][3].startswith("4. reapply: re-apply the DR kit /srv/kits/EX01")
+
+
+def test_a_recovered_host_with_a_kit_still_reapplies_what_differs() -> None:
+    plan = plan_host("EX01", recovered(), router=None, kit="/srv/kits")
+    assert plan["run"] == ["preflight", "reapply", "final_verify"]
+
+
+def test_no_reapply_for_a_refused_host_or_a_router_only_host() -> None:
+    refused = lost(ad_server__exists=False)
+    assert not plan_host("EX01", refused, kit="/srv/kits")["phases"]["reapply"]
+    assert not plan_host("RTR01", None, recover=False, router={"installed": True}, kit="/srv/kits")["phases"]["reapply"]
