@@ -262,8 +262,8 @@ Function Read-ExDrKitServer {
 Function Invoke-ExDrKitStep {
     <#
     .SYNOPSIS
-    Runs one re-apply step the controller planned (kind: cmdlet, import_certificate, write_file, restart_service). Errors
-    are terminating: the caller records them per step.
+    Runs one re-apply step the controller planned (kind: cmdlet, import_certificate, write_file, restart_service); returns
+    where a replaced file was kept ($null otherwise). Errors are terminating: the caller records them per step.
     #>
     param (
         [hashtable]$Shell,
@@ -277,6 +277,7 @@ Function Invoke-ExDrKitStep {
                 $parameters[$key] = $Step.parameters[$key]
             }
             Invoke-ExDrExchangeCmdlet -Shell $Shell -Name ([string]$Step.cmdlet) -Parameters $parameters | Out-Null
+            return $null
         }
         'import_certificate' {
             $parameters = @{
@@ -290,6 +291,7 @@ Function Invoke-ExDrKitStep {
                 $parameters.FriendlyName = [string]$Step.friendly_name
             }
             Invoke-ExDrExchangeCmdlet -Shell $Shell -Name 'Import-ExchangeCertificate' -Parameters $parameters | Out-Null
+            return $null
         }
         'write_file' {
             $path = [string]$Step.path
@@ -298,6 +300,7 @@ Function Invoke-ExDrKitStep {
             if (-not (Test-Path -LiteralPath $folder -PathType Container)) {
                 New-Item -Path $folder -ItemType Directory -Force | Out-Null
             }
+            $aside = $null
             if (Test-Path -LiteralPath $path -PathType Leaf) {
                 # never lose data: the file Setup (or someone) left stays beside it
                 $aside = '{0}.exdr-{1}' -f $path, (Get-Date).ToUniversalTime().ToString('yyyyMMddTHHmmssZ')
@@ -308,12 +311,14 @@ Function Invoke-ExDrKitStep {
             if ($written -ne [string]$Step.sha256) {
                 throw "the file written to $path does not have the kit's checksum ($written, expected $($Step.sha256))"
             }
+            return $aside
         }
         'restart_service' {
             $service = Get-Service -Name ([WildcardPattern]::Escape([string]$Step.name)) -ErrorAction SilentlyContinue
             if ($null -ne $service -and [string]$service.Status -eq 'Running') {
                 Restart-Service -Name ([WildcardPattern]::Escape([string]$Step.name)) -Force -ErrorAction Stop
             }
+            return $null
         }
         default {
             throw "unknown step kind '$($Step.kind)'"

@@ -97,9 +97,9 @@ if ($commands.Count -gt 0) {
 }
 try {
     foreach ($step in $steps) {
-        $entry = @{ id = $step.id; error = $null }
+        $entry = @{ id = $step.id; error = $null; backup = $null }
         try {
-            Invoke-ExDrKitStep -Shell $shell -Step $step -Password $module.Params.password
+            $entry.backup = Invoke-ExDrKitStep -Shell $shell -Step $step -Password $module.Params.password
             $module.Result.changed = $true
         }
         catch {

@@ -283,6 +283,7 @@ def public_steps(steps: list[dict[str, Any]], results: list[dict[str, Any]] | No
         if results is not None:
             entry["status"] = "failed" if result and result.get("error") else "done" if result else "not run"
             entry["error"] = result.get("error") if result else None
+            entry["backup"] = result.get("backup") if result else None
         else:
             entry["status"] = "planned"
         out.append(entry)

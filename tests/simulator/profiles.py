@@ -195,7 +195,7 @@ def _server_config(host: Host, version: str, roles: list[str], install: str) -> 
     transport settings, .config files - simulator/exchange/server_config.py. Not on an Edge (its configuration is AD LDS)."""
     if "Edge" in roles:
         return
-    from simulator.exchange import server_config  # noqa: PLC0415 (server_config imports the controller's tables)
+    from simulator.exchange import server_config
 
     server_config.install_defaults(host, version, install)
 

@@ -177,12 +177,14 @@ def read_server(
     return read
 
 
-def run_step(host: Any, shell: ExchangeShell | None, step: dict[str, Any], password: str | None) -> None:
-    """Invoke-ExDrKitStep; raises (CmdletError, WinError, RuntimeError) where the PowerShell throws."""
+def run_step(host: Any, shell: ExchangeShell | None, step: dict[str, Any], password: str | None) -> str | None:
+    """Invoke-ExDrKitStep: where a replaced file was kept (else None); raises (CmdletError, WinError, RuntimeError) where the
+    PowerShell throws."""
     kind = str(step.get("kind"))
     if kind == "cmdlet":
         invoke(shell, str(step["cmdlet"]), dict(step.get("parameters") or {}))  # type: ignore[arg-type]
-    elif kind == "import_certificate":
+        return None
+    if kind == "import_certificate":
         parameters: dict[str, Any] = {
             "FileData": base64.b64decode(str(step["pfx"])),
             "Password": password or "",
@@ -192,22 +194,26 @@ def run_step(host: Any, shell: ExchangeShell | None, step: dict[str, Any], passw
         if step.get("friendly_name"):
             parameters["FriendlyName"] = str(step["friendly_name"])
         invoke(shell, "Import-ExchangeCertificate", parameters)  # type: ignore[arg-type]
-    elif kind == "write_file":
+        return None
+    if kind == "write_file":
         path = str(step["path"])
         data = base64.b64decode(str(step["content"]))
         folder = path.rsplit("\\", 1)[0]
         if not host.exists(folder):
             host.mkdir(folder)
+        aside = None
         if host.exists(path) and not host.is_dir(path):
             stamp = datetime.datetime.fromtimestamp(host.clock.time(), datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
-            host.copy(path, f"{path}.exdr-{stamp}")
+            aside = f"{path}.exdr-{stamp}"
+            host.copy(path, aside)
         host.write_bytes(path, data)
         written = host.checksum(path, "sha256")
         if written != str(step["sha256"]):
             raise RuntimeError(f"the file written to {path} does not have the kit's checksum ({written}, expected {step['sha256']})")
-    elif kind == "restart_service":
+        return aside
+    if kind == "restart_service":
         service = host.service(str(step["name"]))
         if service is not None and service.state == "running":
             host.restart_service(str(step["name"]))
-    else:
-        raise RuntimeError(f"unknown step kind '{kind}'")
+        return None
+    raise RuntimeError(f"unknown step kind '{kind}'")

@@ -62,9 +62,9 @@ def dr_kit_apply(m: ModuleRun) -> None:
         r["exchange"].update(shell=shell.method, snapin=shell.snapin, connection_uri=shell.connection_uri)
     try:
         for step in steps:
-            entry: dict[str, Any] = {"id": step.get("id"), "error": None}
+            entry: dict[str, Any] = {"id": step.get("id"), "error": None, "backup": None}
             try:
-                run_step(host, shell, step, p["password"])
+                entry["backup"] = run_step(host, shell, step, p["password"])
                 r["changed"] = True
             except (cmdlets.CmdletError, WinError, RuntimeError) as error:
                 entry["error"] = str(error)
