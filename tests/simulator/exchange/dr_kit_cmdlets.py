@@ -497,7 +497,9 @@ def _configured(shell: ExchangeShell, server: Any) -> tuple[Host, dict[str, Any]
 
 
 def _settable(bound: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in bound.items() if k not in ("Identity", "DomainController", "WhatIf", "Confirm", "Force", "Server")}
+    """The settings a Set-/New- call changes, kept the way Exchange shows them (sizes with their unit and bytes)."""
+    skip = ("Identity", "DomainController", "WhatIf", "Confirm", "Force", "Server")
+    return {k: server_config.size_text(v) if k == "MaxMessageSize" else v for k, v in bound.items() if k not in skip}
 
 
 # -- virtual directories and Outlook Anywhere ------------------------------------------------------------------------------------

@@ -204,6 +204,16 @@ def default_receive_connectors(product: str, server: str, fqdn: str) -> list[dic
     ]
 
 
+def size_text(value: Any) -> Any:
+    """A ByteQuantifiedSize as Exchange prints it: '36 MB (37,748,736 bytes)' (the largest unit it reaches; modelled)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    for unit, factor in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if value >= factor:
+            return f"{value / factor:.3f}".rstrip("0").rstrip(".") + f" {unit} ({value:,} bytes)"
+    return f"{value} B ({value:,} bytes)"
+
+
 def default_transport(install: str) -> dict[str, Any]:
     """Set-TransportService defaults (PS Set-TransportService: each parameter's stated default; log paths under the install
     folder's TransportRoles\\Logs)."""
