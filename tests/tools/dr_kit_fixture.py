@@ -53,7 +53,7 @@ def capture(root: Path, name: str, version: str, dest: Path, when: datetime.date
         raise SystemExit(f"dr_kit_fixture: the capture of {name} failed: {result.get('msg')}")
     raw = result["_read"]
     raw["exchange"] = result["exchange"]
-    manifest, files, warnings = kit.assemble(
+    manifest, files, _warnings = kit.assemble(
         raw, None, now=when, version=kit.version_name(when, []), previous=None, collection_version="0.1.0", password=PASSWORD
     )
     kit.finish_manifest(manifest, files)
@@ -62,7 +62,7 @@ def capture(root: Path, name: str, version: str, dest: Path, when: datetime.date
 
 def main() -> int:
     files = TARGET / "files"
-    when = datetime.datetime(2026, 11, 21, 3, 0, 0, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2026, 11, 21, 3, 0, 0, tzinfo=datetime.UTC)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "files"
         for folder, name, version in (("kits", "EX01", "15.2.1544.4"), ("other_server", "EX99", "15.2.1544.4"), ("other_build", "EX01", "15.2.1258.12")):
