@@ -5,7 +5,9 @@
    size on the default frontend connector, a transport setting, an EdgeTransport.exe.config edit). The playbook
    `exchange_dr.recovery.capture_dr_kit` writes its kit on the controller; run again, it says nothing changed.
 2. The loss: EX01's disk is thrown away (tests/tools/dr_estate.py does the same for molecule).
-3. `exchange_dr.recovery.dr_run` with the kit, at -vvvv with the DR report: Setup /Mode:RecoverServer rebuilds EX01 with its
+3. `exchange_dr.recovery.dr_run --check` plans the reapply phase from the kit alone (the server is not recovered yet); its
+   DR report lists the planned steps.
+4. `exchange_dr.recovery.dr_run` with the kit, at -vvvv with the DR report: Setup /Mode:RecoverServer rebuilds EX01 with its
    defaults (a new self-signed certificate, default URLs, connectors and .config files), then the `reapply` phase puts the
    kit back. A second run changes nothing in that phase.
 
@@ -91,7 +93,7 @@ def configuration(host: Any) -> dict[str, Any]:
 
 
 def test_capture_lose_recover_and_reapply_brings_the_server_back(tmp_path: Path) -> None:
-    state, kits, reports = tmp_path / "state", tmp_path / "kits", tmp_path / "reports"
+    state, kits, reports, plan_reports = tmp_path / "state", tmp_path / "kits", tmp_path / "reports", tmp_path / "plan_reports"
     env = {"ANSIBLE_CALLBACKS_ENABLED": "exchange_dr.recovery.dr_report", "EXCHANGE_DR_REPORT_DIR": str(reports)}
     kit_vars = tmp_path / "kit.yml"
     kit_vars.write_text(
@@ -128,6 +130,10 @@ def test_capture_lose_recover_and_reapply_brings_the_server_back(tmp_path: Path)
     # 3. the DR run with the kit, at -vvvv, and again
     with running_estate(DEMO, state) as lab:
         assert lab.host("EX01").service("MSExchangeIS") is None  # really lost
+        plan_env = {**env, "EXCHANGE_DR_REPORT_DIR": str(plan_reports)}
+        plan = lab.playbook(REPO / "playbooks" / "dr_run.yml", "--check", "-e", f"@{VARS}", "-e", f"@{kit_vars}", env=plan_env, timeout=600)
+        assert plan.returncode == 0, plan.stdout[-6000:]
+        assert "reapply: re-apply the DR kit" in plan.stdout
         run = lab.playbook(REPO / "playbooks" / "dr_run.yml", "-vvvv", "-e", f"@{VARS}", "-e", f"@{kit_vars}", env=env, timeout=1500)
         assert run.returncode == 0, run.stdout[-6000:]
         host = lab.host("EX01")
@@ -153,6 +159,12 @@ def test_capture_lose_recover_and_reapply_brings_the_server_back(tmp_path: Path)
         assert "reapply" in phases, list(phases)
         return phases["reapply"]["hosts"]["EX01"]
 
+    # the check run's report is the plan: the steps the kit would bring back, planned before the server exists again
+    [plan_report] = sorted(plan_reports.glob("dr_report-*.json"))
+    planned = reapply_of(plan_report)["changes"]
+    assert any("import certificate" in str(c.get("item")) for c in planned), planned
+    assert any("set owa virtual directory" in str(c.get("item")) for c in planned), planned
+
     first_report, second_report = sorted(reports.glob("dr_report-*.json"))
     changes = reapply_of(first_report)["changes"]
     assert any("import certificate" in str(c.get("item")) for c in changes), changes
@@ -164,8 +176,8 @@ def test_capture_lose_recover_and_reapply_brings_the_server_back(tmp_path: Path)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     secrets = {"kit password": PASSWORD.encode(), "private key (PEM body)": key_pem.splitlines()[1].encode(), "private key (DER)": der}
     secrets |= {f"inventory password {i}": p.encode() for i, p in enumerate(passwords) if len(p) >= 8}
-    places = {"dr_run output (-vvvv)": run.stdout.encode(), "dr_run rerun output": rerun.stdout.encode()}
-    places |= {f"report {p.name}": p.read_bytes() for p in reports.iterdir() if p.is_file()}
+    places = {"dr_run output (-vvvv)": run.stdout.encode(), "dr_run rerun output": rerun.stdout.encode(), "dr_run --check output": plan.stdout.encode()}
+    places |= {f"report {p.name}": p.read_bytes() for folder in (reports, plan_reports) for p in folder.iterdir() if p.is_file()}
     places |= {f"kit {p.relative_to(kits)}": p.read_bytes() for p in kits.rglob("*") if p.is_file()}
     found = [f"{label} in {where}" for where, data in places.items() for label, value in secrets.items() if value in data or base64.b64encode(value) in data]
     assert "ESTABLISH WINRM CONNECTION FOR USER" in run.stdout and "dr_kit_apply" in run.stdout  # really -vvvv, with the re-apply
