@@ -26,6 +26,7 @@ import yaml
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
 from simulator.clock import Clock, atomic_write_text
+from simulator.exchange import dag as exchange_dag
 from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
@@ -86,6 +87,7 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+    dags: dict[str, exchange_dag.DagObject] = field(default_factory=dict)  # database availability groups (exchange/dag.py)
 
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
         """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
@@ -179,6 +181,9 @@ class Domain:
             "roles": list(server.roles),
             "version": server.version,
         }
+        dag = exchange_dag.dag_of_server(org, server.name)
+        if dag is not None:  # the server object's link to its DAG (ServerSchema.DatabaseAvailabilityGroup)
+            attrs["msExchMDBAvailabilityGroupLink"] = exchange_dag.dag_distinguished_name(self.dn, org.organization, org.admin_group, dag.name)
         if not server.roles:
             del attrs["msExchCurrentServerRoles"]  # an attribute without a value is not on the object (LDAP returns none)
         return attrs
@@ -203,6 +208,7 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
+                {k: exchange_dag.dag_from_dict(v) for k, v in ex.get("dags", {}).items()},
             )
         return cls(
             name=d["name"],
@@ -342,7 +348,7 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
     _check_keys(
         "domain.exchange",
         ex,
-        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes"},
+        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes", "dags"},
         ("organization",),
     )
     servers = {}
@@ -370,9 +376,10 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
         databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
+        dags = exchange_dag.parse_dags(ex.get("dags"), str(ex["organization"]), builds, databases)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
+    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes, dags)
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:

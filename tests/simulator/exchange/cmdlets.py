@@ -761,6 +761,10 @@ def _convert(param: Parameter, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail()
         return value
+    if kind == "UInt32":  # ActivationPreference: a negative number does not convert
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail("Value was either too large or too small for a UInt32.")
+        return value
     if kind.endswith("[]") or kind == "MultiValuedProperty":
         values = value if isinstance(value, list) else [value]
         if any(not isinstance(v, str) or not v for v in values):
@@ -875,6 +879,9 @@ def database_object(shell: ExchangeShell, db: model.DatabaseObject, status: bool
             Servers=list(db.copies),
             MasterType="DatabaseAvailabilityGroup" if len(db.copies) > 1 else "Server",
         )
+        from simulator.exchange import dag  # DAG copies (dag.py imports this module)
+
+        obj.update(dag.copy_properties(shell, db))
     return obj
 
 
@@ -1039,3 +1046,8 @@ def set_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, A
 @behaviour("Set-PublicFolderDatabase")
 def set_public_folder_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
     return _set_database(shell, bound, "public_folder")
+
+
+# DAG cmdlets (Get-/Add-/Remove-DatabaseAvailabilityGroupServer, *-MailboxDatabaseCopy, Get-MailboxDatabaseCopyStatus,
+# Test-ReplicationHealth): their parameter tables and behaviour live in dag.py, which registers them here.
+from simulator.exchange import dag as _dag  # noqa: E402,F401

@@ -25,10 +25,14 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             deleted_item_retention: "14.00:00:00"
             mailbox_retention: "30.00:00:00"          # mailbox databases only
             retain_deleted_items_until_backup: false
-            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+); default: [server]
+            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+), in activation preference order; default: [server]
+            copy_settings:               # per copy (a lagged copy): ReplayLagTime, TruncationLagTime (00:00:00 to 14.00:00:00)
+              EX02: {replay_lag_time: "1.00:00:00", truncation_lag_time: "02:00:00"}
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
+
+DAGs (domain.exchange.dags) are validated by dag.py.
 
 Defaults and ranges: PS Set-MailboxDatabase (DeletedItemRetention 14.00:00:00, MailboxRetention 30.00:00:00, both 00:00:00 to
 24855.03:14:07; RetainDeletedItemsUntilBackup $false; AllowFileRestore $false).
@@ -113,6 +117,10 @@ class DatabaseObject:
     mailbox_retention: str | None = DEFAULT_MAILBOX_RETENTION
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
+    # DAG copies (dag.py): per server {replay_lag_time, truncation_lag_time}; the Replication service's runtime state of
+    # each passive copy (seeding start and length) is `replication` - both persist in domain.json
+    copy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replication: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -188,6 +196,7 @@ _DB_KEYS = {
     "mailbox_retention",
     "retain_deleted_items_until_backup",
     "copies",
+    "copy_settings",
 }
 
 
@@ -297,8 +306,39 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
             retain_deleted_items_until_backup=_bool(f"{where}.retain_deleted_items_until_backup", spec.get("retain_deleted_items_until_backup", False)),
             copies=[str(c).upper() for c in copies],
         )
+        db.copy_settings = _copy_settings(f"{where}.copy_settings", spec.get("copy_settings"), db.copies)
         _check_unique_files(where, db, out)
         out[str(name)] = db
+    return out
+
+
+MAX_LAG_SECONDS = 14 * 86400  # ReplayLagTime and TruncationLagTime: 0 to 14 days (PS Add-MailboxDatabaseCopy; ODX database-copies.md)
+_COPY_SETTING_KEYS = ("replay_lag_time", "truncation_lag_time")
+
+
+def lag_timespan(value: Any) -> str:
+    """A replay or truncation lag as Exchange prints it; ValueError outside 00:00:00-14.00:00:00."""
+    seconds = parse_timespan(value)
+    if seconds > MAX_LAG_SECONDS:
+        raise ValueError(f"{value!r} is above the maximum 14.00:00:00 (14 days)")
+    return format_timespan(seconds)
+
+
+def _copy_settings(where: str, raw: Any, copies: list[str]) -> dict[str, dict[str, Any]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ModelError(f"{where}: expected a mapping of server -> {{replay_lag_time, truncation_lag_time}}")
+    out: dict[str, dict[str, Any]] = {}
+    for server, settings in raw.items():
+        key = f"{where}.{server}"
+        if str(server).upper() not in copies:
+            raise ModelError(f"{key}: {server} holds no copy (copies: {', '.join(copies)})")
+        spec = _keys(key, settings or {}, set(_COPY_SETTING_KEYS))
+        try:
+            out[str(server).upper()] = {k: lag_timespan(spec[k]) for k in _COPY_SETTING_KEYS if k in spec}
+        except ValueError as e:
+            raise ModelError(f"{key}: {e}") from None
     return out
 
 
