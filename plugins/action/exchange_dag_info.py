@@ -12,7 +12,15 @@ from typing import Any
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_dag import DagError, judge, replication_health_failures, validate_copies
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_dag import (
+    DagError,
+    judge,
+    read_record,
+    record_from_info,
+    replication_health_failures,
+    validate_copies,
+    write_record,
+)
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
 
 MODULE = "exchange_dr.recovery.exchange_dag_info"
@@ -93,6 +101,17 @@ class ActionModule(ActionBase):
                     "msg": f"{MODULE}: gave up after {int(time.monotonic() - started)} s ({polls} reads): {verdict['message']}{health}",
                 }
             time.sleep(max(1, int(params["wait_delay"])))
+        if params.get("record_path"):
+            try:
+                previous = read_record(params["record_path"])
+                record = record_from_info(current, (current.get("server") or {}).get("name") or "", previous)
+                if record is not None and record != previous and not self._play_context.check_mode:
+                    write_record(params["record_path"], record)
+            except (DagError, OSError) as error:
+                return {**result, **current, "failed": True, "msg": f"{MODULE}: the record {params['record_path']}: {error}"}
+            current["record"] = record
+        else:
+            current["record"] = None
         result.update(current)
         result["waited"] = int(time.monotonic() - started) if params["wait_healthy"] else 0
         result["polls"] = polls

@@ -38,6 +38,16 @@ options:
     description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
     type: bool
     default: true
+  dag_member:
+    description:
+      - "What the run knows of a database availability group membership besides the AD object's (C(ad_server.dag)): a
+        dict with C(dag) (the DAG's name from variables), C(via) (the inventory host that runs the DAG cmdlets), C(record)
+        or C(record_path) (the record an earlier C(dag_remove) wrote, or its file on the controller), C(kit) (a DR kit
+        manifest or its path), C(inventory) (every inventory host) and
+        C(recovering) (the hosts being recovered). A DAG member gets the C(dag_remove) and C(dag_add) phases, run on a
+        surviving member; a member with no surviving member in the inventory, or sources that disagree on its DAG, is
+        refused."
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -68,7 +78,8 @@ _value:
       description: Why, and what to do about it; C(None) when not refused.
       type: str
     phases:
-      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, email_router, final_verify."
+      description: "Phase name to whether it has work on this host: preflight, prerequisites, dag_remove, recover, reboot, verify, dag_add,
+        email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -93,6 +104,9 @@ _value:
       description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
       type: list
       elements: str
+    dag:
+      description: For a DAG member, C(name) (the DAG), C(source) (who said so), C(via) (the host that runs its DAG steps), C(members); else null.
+      type: dict
 """
 
 from typing import Any
@@ -102,12 +116,24 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import plan_host
 
 
-def dr_plan(info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True) -> dict[str, Any]:
+def dr_plan(
+    info: Any,
+    *,
+    host: str = "",
+    recover: bool = True,
+    router: dict[str, Any] | None = None,
+    reboot_first: bool = True,
+    dag_member: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first)
+    if dag_member is not None and not isinstance(dag_member, dict):
+        raise AnsibleFilterError(f"dr_plan: dag_member must be a dict or None, got {type(dag_member).__name__}")
+    return plan_host(
+        host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, dag_member=dag_member
+    )
 
 
 class FilterModule:

@@ -34,6 +34,7 @@ $spec = @{
         }
         max_copy_queue_length = @{ type = 'int'; default = 10 }
         max_replay_queue_length = @{ type = 'int'; default = 10 }
+        record_path = @{ type = 'str' }
     }
     supports_check_mode = $true
 }

@@ -19,8 +19,10 @@ which refusals stop a run before anything changes, when a copy counts as healthy
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 MAX_LAG_SECONDS = 14 * 86400
@@ -158,6 +160,50 @@ def record_from_info(info: Mapping[str, Any], server: str, previous: Mapping[str
     }
 
 
+def read_record(path: str | None) -> dict[str, Any] | None:
+    """The record an earlier run wrote (a JSON file on the controller; a relative path is relative to the folder
+    ansible-playbook runs in), or None when there is none. DagError when it is not a record."""
+    if not path:
+        return None
+    full = Path(path).expanduser().resolve()
+    if not full.is_file():
+        return None
+    try:
+        data = json.loads(full.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise DagError(f"{full}: not a readable DAG member record: {e}") from None
+    if not isinstance(data, dict) or data.get("schema") != RECORD_SCHEMA:
+        raise DagError(f"{full}: not a DAG member record (schema {RECORD_SCHEMA})")
+    return data
+
+
+def write_record(path: str, record: Mapping[str, Any]) -> bool:
+    """Write the record (atomically) when it differs from what is there; True when it was written."""
+    full = Path(path).expanduser().resolve()
+    text = json.dumps(dict(record), indent=1, sort_keys=True) + "\n"
+    if full.is_file() and full.read_text(encoding="utf-8") == text:
+        return False
+    full.parent.mkdir(parents=True, exist_ok=True)
+    temporary = full.with_name(full.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(full)
+    return True
+
+
+def load_kit(kit: Any) -> Any:
+    """A DR kit manifest given as a dict, or as the path of its JSON file (or of the kit's folder holding manifest.json)
+    on the controller."""
+    if kit is None or kit == "" or isinstance(kit, Mapping):
+        return kit or None
+    path = Path(str(kit)).expanduser().resolve()
+    if path.is_dir():
+        path = path / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise DagError(f"the DR kit {path}: {e}") from None
+
+
 def settings_from_kit(manifest: Any, server: str) -> dict[str, Any] | None:
     """The DAG part of a DR kit manifest (capture_dr_kit): `dag` with the DAG's name and the server's copies. Accepts the
     collection's names (name, copies[].database, activation_preference, replay_lag_time, truncation_lag_time) and
@@ -197,7 +243,7 @@ def choose_settings(
 ) -> dict[str, Any]:
     """The DAG and the copy settings to put back, in order of precedence: variables (dag, copies), the DR kit, the record
     of the removal. Raises DagError when nothing says which DAG, or when sources disagree on it."""
-    from_kit = settings_from_kit(kit, server) if kit is not None else None
+    from_kit = settings_from_kit(load_kit(kit), server) if kit else None
     sources = [("variables", dag, validate_copies(copies, "recover_dag_member_copies") if copies else None)]
     if from_kit:
         sources.append(("kit", from_kit["dag"], from_kit["copies"]))
@@ -393,3 +439,35 @@ def choose_via(server: str, members: Iterable[str], inventory: Iterable[str], re
         if found is not None:
             return found
     return None
+
+
+def member_plan(
+    info: Mapping[str, Any],
+    step: str,
+    server: str,
+    *,
+    dag: str | None = None,
+    copies: list[Any] | None = None,
+    kit: Any = None,
+) -> dict[str, Any]:
+    """What the recover_dag_member role does in `step` (remove or add) for lost `server`, from an exchange_dag_info read
+    made on a surviving member (with its `record`). Bad input and refusals come back as `refusal`, never raised."""
+    server = server.split(".", maxsplit=1)[0].upper()
+    record = info.get("record") or None
+    try:
+        if step == "remove":
+            out = plan_remove(info, server)
+            out["dag"] = out.get("dag") or (record or {}).get("dag") or dag
+            return out
+        if step != "add":
+            return {"refusal": f"step must be remove or add, not {step!r}"}
+        live = None
+        if not dag and not copies and not kit and not record and (info.get("server") or {}).get("member"):
+            live = record_from_info(info, server)
+        settings = choose_settings(server, dag=dag, copies=copies, kit=kit, record=record or live)
+        if live is not None and settings["source"] == "record":
+            settings["source"] = "live"
+        out = plan_add(info, server, settings["dag"], settings["copies"])
+        return {**out, "dag": settings["dag"], "source": settings["source"], "expected": settings["copies"]}
+    except DagError as error:
+        return {"refusal": str(error), "copies": [], "member": False, "dag": dag}

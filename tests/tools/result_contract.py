@@ -58,7 +58,7 @@ CONTROLLER: dict[str, Controller] = {
     # enrich(): the release table names the build and lists its capabilities; every database judged (a list: not compared)
     "exchange_database_info": Controller(adds=("capabilities", "summary", "exchange.release")),
     # every copy of the server judged (plugin_utils/_exchange_dag.judge), and how long it waited for healthy copies
-    "exchange_dag_info": Controller(adds=("judgement", "waited", "polls")),
+    "exchange_dag_info": Controller(adds=("judgement", "record", "waited", "polls")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(
