@@ -396,7 +396,7 @@ def judge(
     message = (
         f"every copy on {server.upper()} is healthy: " if not bad else f"{len(bad)} of {len(verdicts)} copies on {server.upper()} not healthy yet: "
     ) + "; ".join(lines)
-    return {"all_healthy": not bad, "copies": verdicts, "unhealthy": [v["database"] for v in bad], "message": message}
+    return {"all_healthy": not bad, "copies": verdicts, "unhealthy": [v["database"] for v in bad], "lines": lines, "message": message}
 
 
 def copy_line(v: Mapping[str, Any]) -> str:
@@ -426,21 +426,22 @@ def short_name(name: str) -> str:
 
 
 def choose_via(server: str, members: Iterable[str], inventory: Iterable[str], recovering: Iterable[str], given: str | None = None) -> str | None:
-    """The inventory host that runs the DAG cmdlets for lost `server`: `given`, else the first surviving DAG member in the
-    inventory that is not being recovered itself."""
+    """The inventory host that runs the DAG cmdlets for lost `server`: `given`, else the first other DAG member in the
+    inventory that is not being recovered itself, else the first other member in the inventory."""
     hosts = list(inventory)
     if given:
         return next((h for h in hosts if short_name(h) == short_name(given)), given)
-    skip = {short_name(server), *(short_name(h) for h in recovering)}
-    for member in members:
-        if short_name(member) in skip:
-            continue
-        found = next((h for h in hosts if short_name(h) == short_name(member)), None)
-        if found is not None:
-            return found
+    others = [m for m in members if short_name(m) != short_name(server)]
+    busy = {short_name(h) for h in recovering}
+    for candidates in ([m for m in others if short_name(m) not in busy], others):
+        for member in candidates:
+            found = next((h for h in hosts if short_name(h) == short_name(member)), None)
+            if found is not None:
+                return found
     return None
 
 
+# -- the recover_dag_member role's steps ----------------------------------------------------------------------------------------
 def member_plan(
     info: Mapping[str, Any],
     step: str,
