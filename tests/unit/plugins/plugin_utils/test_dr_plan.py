@@ -107,3 +107,58 @@ def test_filter() -> None:
     assert dr_plan(lost())["host"] == "EX01"
     with pytest.raises(Exception, match="expected an exchange_info result"):
         dr_plan("not a dict")
+
+
+# -- a lost DAG member ------------------------------------------------------------------------------------------------------
+INVENTORY = ["EX01", "EX02", "FS01"]
+
+
+def dag_member(**changes: Any) -> dict[str, Any]:
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"], **changes)
+    return info
+
+
+def test_a_lost_dag_member_gets_dag_remove_before_setup_and_dag_add_after_verify() -> None:
+    plan = plan_host("EX02", dag_member(), dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "verify", "dag_add", "final_verify"]
+    assert plan["dag"] == {"name": "DAG1", "source": "Active Directory", "via": "EX01", "members": ["EX01", "EX02"]}
+    steps = {s["phase"]: s["what"] for s in plan["steps"]}
+    assert steps["dag_remove"].startswith("on EX01: record the settings of EX02's copies in DAG1")
+    assert "wait until every copy is healthy" in steps["dag_add"]
+
+
+def test_a_recovered_dag_member_only_checks_its_copies() -> None:
+    info = recovered()
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"])
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "dag_add", "final_verify"]
+
+
+def test_a_rerun_after_the_removal_knows_the_dag_from_the_record(tmp_path: Any) -> None:
+    from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_dag
+
+    path = tmp_path / "dag-member-EX02.json"
+    _exchange_dag.write_record(str(path), {"schema": _exchange_dag.RECORD_SCHEMA, "server": "EX02", "dag": "DAG1", "members": ["EX01", "EX02"], "copies": []})
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02")  # the membership is gone from AD
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"], "record_path": str(path)})
+    assert plan["dag"]["source"] == "the record of an earlier run" and plan["dag"]["via"] == "EX01"
+    assert plan["phases"]["dag_remove"] and plan["phases"]["dag_add"]
+    assert not plan_host("EX02", info, dag_member={"inventory": INVENTORY, "record_path": str(tmp_path / "none.json")})["dag"]
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        (
+            {"inventory": ["EX02"], "recovering": ["EX02"]},
+            "EX02 was a member of DAG1 (from Active Directory); its DAG steps run on a surviving member, and none is in the inventory",
+        ),
+        ({"inventory": INVENTORY, "dag": "DAG2"}, "Active Directory says DAG1; recover_dag_member_dag says DAG2"),
+        ({"inventory": INVENTORY, "kit": {"server": "EX01", "dag": {"name": "DAG1"}}}, "EX02: the DR kit is of EX01, not of EX02"),
+    ],
+)
+def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], refusal: str) -> None:
+    plan = plan_host("EX02", dag_member(), dag_member=given)
+    assert plan["refused"] and refusal in plan["refusal"]
