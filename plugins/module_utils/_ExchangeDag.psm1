@@ -5,7 +5,8 @@
 # Reads of database availability groups for exchange_dag_info, exchange_dag_member and exchange_database_copy: the DAGs,
 # each database copy's settings, copy status and the local failover cluster's nodes. Facts and sources: docs/dag.md.
 # - A MailboxDatabase object carries ActivationPreference, ReplayLagTimes and TruncationLagTimes as key/value pairs whose
-#   key is the server (ExchangeDsc's DSC_ExchMailboxDatabaseCopy reads .Key.Name and .Value), Servers the copies' servers.
+#   key is the server (ExchangeDsc's DSC_ExchMailboxDatabaseCopy reads .Key.Name and .Value); a remote session deserializes
+#   each pair to its text '[EX01, 1]' (docs/dr-kit.md). Servers lists the copies' servers.
 # - Get-ClusterNode comes with the FailoverClusters module (RSAT-Clustering-PowerShell, a prerequisite Exchange installs).
 
 #AnsibleRequires -PowerShell ..module_utils._ExchangeShell
@@ -62,8 +63,18 @@ Function Get-ExDrCopySetting {
     $lists = @{ ActivationPreference = 'activation_preference'; ReplayLagTimes = 'replay_lag_time'; TruncationLagTimes = 'truncation_lag_time' }
     foreach ($property in $lists.Keys) {
         foreach ($pair in @(Get-ExDrProperty -InputObject $Database -Name $property | Where-Object { $null -ne $_ })) {
-            $name = Get-ExDrServerName -Value (Get-ExDrProperty -InputObject $pair -Name 'Key')
-            $value = Get-ExDrProperty -InputObject $pair -Name 'Value'
+            # A KeyValuePair in the snap-in; its text '[EX01, 1]' once a remote session has deserialized it.
+            if ($pair -is [string]) {
+                if ($pair -notmatch '^\[(.+), (.+)\]$') {
+                    continue
+                }
+                $name = Get-ExDrServerName -Value $Matches[1]
+                $value = $Matches[2]
+            }
+            else {
+                $name = Get-ExDrServerName -Value (Get-ExDrProperty -InputObject $pair -Name 'Key')
+                $value = Get-ExDrProperty -InputObject $pair -Name 'Value'
+            }
             if ($null -eq $name -or -not $settings.ContainsKey($name) -or $null -eq $value) {
                 continue
             }

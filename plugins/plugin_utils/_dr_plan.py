@@ -134,7 +134,7 @@ def _plan_dag(plan: HostPlan, host: str, info: dict[str, Any], given: dict[str, 
     server = str(ad.get("name") or info.get("computer_name") or host).upper()
     try:
         record = given.get("record") or dag.read_record(given.get("record_path"))
-        kit = dag.settings_from_kit(dag.load_kit(given.get("kit")), server) if given.get("kit") else None
+        kit = dag.settings_from_kit(dag.load_kit(given.get("kit"), server), server) if given.get("kit") else None
     except dag.DagError as e:
         plan.refusal = f"{server}: {e}"
         return
@@ -147,7 +147,7 @@ def _plan_dag(plan: HostPlan, host: str, info: dict[str, Any], given: dict[str, 
         plan.refusal = f"{server} belongs to which DAG? " + "; ".join(f"{where} says {name}" for where, name in named) + ": fix the wrong one"
         return
     where, name = named[0]
-    members = list(ad.get("dag_members") or (record or {}).get("members") or [])
+    members = list(ad.get("dag_members") or (record or {}).get("members") or (kit or {}).get("members") or [])
     via = dag.choose_via(server, members, given.get("inventory") or [], given.get("recovering") or [], given.get("via"))
     if via is None:
         plan.refusal = (
@@ -155,7 +155,7 @@ def _plan_dag(plan: HostPlan, host: str, info: dict[str, Any], given: dict[str, 
             f" (members: {', '.join(members) or 'unknown'}): add one to the inventory or set recover_dag_member_via"
         )
         return
-    plan.dag = {"name": name, "source": where, "via": via, "members": members}
+    plan.dag = {"name": name, "source": where, "via": via, "members": members, "kit": given.get("kit") if kit else None}
     if plan.phases["recover"]:
         plan.add(
             "dag_remove",

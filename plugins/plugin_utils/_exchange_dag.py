@@ -19,6 +19,7 @@ which refusals stop a run before anything changes, when a copy counts as healthy
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -190,47 +191,83 @@ def write_record(path: str, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def load_kit(kit: Any) -> Any:
-    """A DR kit manifest given as a dict, or as the path of its JSON file (or of the kit's folder holding manifest.json)
-    on the controller."""
-    if kit is None or kit == "" or isinstance(kit, Mapping):
-        return kit or None
-    path = Path(str(kit)).expanduser().resolve()
-    if path.is_dir():
-        path = path / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise DagError(f"the DR kit {path}: {e}") from None
+def _kit_checksum(manifest: Mapping[str, Any]) -> str:
+    """The manifest's checksum as capture_dr_kit computes it: SHA-256 of the manifest without `checksum`, sorted keys,
+    separators , and :, UTF-8 (docs/dr-kit.md)."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def load_kit(kit: Any, server: str | None = None) -> Any:
+    """A DR kit manifest: given as a dict, or as a path on the controller - the manifest file, a kit version's folder
+    (manifest.json), a server's kit folder (index.json: its newest version) or the kit root (<root>/<SERVER>/index.json;
+    None when that server has no kit there). A manifest whose checksum does not match is refused."""
+    if kit is None or kit == "":
+        return None
+    if isinstance(kit, Mapping):
+        manifest: Any = dict(kit)
+    else:
+        path = Path(str(kit)).expanduser().resolve()
+        own = server.split(".", maxsplit=1)[0].upper() if server else None
+        if path.is_dir() and own and (path / own / "index.json").is_file():
+            path = path / own
+        elif path.is_dir() and own and not (path / "index.json").is_file() and not (path / "manifest.json").is_file():
+            return None
+        if path.is_dir() and (path / "index.json").is_file():
+            try:
+                versions = json.loads((path / "index.json").read_text(encoding="utf-8")).get("versions") or []
+            except (OSError, ValueError, AttributeError) as e:
+                raise DagError(f"the DR kit index {path / 'index.json'}: {e}") from None
+            if not versions:
+                return None
+            path = path / str(versions[-1]["version"])
+        if path.is_dir():
+            path = path / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise DagError(f"the DR kit {path}: {e}") from None
+    checksum = (manifest.get("checksum") or {}).get("manifest") if isinstance(manifest, Mapping) else None
+    if checksum and checksum != _kit_checksum(manifest):
+        raise DagError("the DR kit's manifest fails its checksum (it was changed after the capture); take another version")
+    return manifest
 
 
 def settings_from_kit(manifest: Any, server: str) -> dict[str, Any] | None:
-    """The DAG part of a DR kit manifest (capture_dr_kit): `dag` with the DAG's name and the server's copies. Accepts the
-    collection's names (name, copies[].database, activation_preference, replay_lag_time, truncation_lag_time) and
-    Exchange's property names (Name, DatabaseName, ActivationPreference, ReplayLagTime, TruncationLagTime)."""
+    """The DAG part of a DR kit manifest (capture_dr_kit, schema exchange_dr.recovery/dr_kit/v1, docs/dr-kit.md): the
+    `dag` section's `name` and, of its `database_copies` (every copy of the server's databases), those on `server`. Also
+    accepts `copies` without `server` (all of them the server's) and Exchange's property names (Name, DatabaseName,
+    ActivationPreference, ReplayLagTime, TruncationLagTime). A kit of another server is refused; a kit of a server that
+    was no DAG member gives None."""
     if not isinstance(manifest, Mapping):
         return None
-    kit_server = str(manifest.get("server") or manifest.get("server_name") or "").split(".", maxsplit=1)[0]
+    owner = manifest.get("server")
+    owner = owner.get("name") if isinstance(owner, Mapping) else owner or manifest.get("server_name")
+    kit_server = str(owner or "").split(".", maxsplit=1)[0]
     if kit_server and kit_server.casefold() != server.split(".", maxsplit=1)[0].casefold():
         raise DagError(f"the DR kit is of {kit_server}, not of {server}")
     dag = manifest.get("dag")
-    if not isinstance(dag, Mapping):
+    if not isinstance(dag, Mapping) or dag.get("member") is False:
         return None
-    name = dag.get("name") or dag.get("Name") or dag.get("dag")
+    name = dag.get("name") or dag.get("Name")
     if not name:
         return None
     copies = []
-    for i, raw in enumerate(dag.get("copies") or dag.get("database_copies") or []):
+    for i, raw in enumerate(dag.get("database_copies") or dag.get("copies") or []):
         if not isinstance(raw, Mapping):
-            raise DagError(f"kit dag.copies[{i}]: expected a mapping")
+            raise DagError(f"kit dag.database_copies[{i}]: expected a mapping")
+        holder = raw.get("server") or raw.get("MailboxServer")
+        if holder and str(holder).split(".", maxsplit=1)[0].casefold() != server.split(".", maxsplit=1)[0].casefold():
+            continue
         entry = {
-            "database": raw.get("database") or raw.get("DatabaseName") or raw.get("name"),
+            "database": raw.get("database") or raw.get("DatabaseName"),
             "activation_preference": raw.get("activation_preference", raw.get("ActivationPreference")),
             "replay_lag_time": raw.get("replay_lag_time", raw.get("ReplayLagTime")),
             "truncation_lag_time": raw.get("truncation_lag_time", raw.get("TruncationLagTime")),
         }
-        copies.append(normalize_copy({k: v for k, v in entry.items() if v is not None}, f"kit dag.copies[{i}]"))
-    return {"dag": str(name), "copies": copies, "witness_server": dag.get("witness_server") or dag.get("WitnessServer"), "source": "kit"}
+        copies.append(normalize_copy({k: v for k, v in entry.items() if v is not None}, f"kit dag.database_copies[{i}]"))
+    witness = dag.get("witness_server") or dag.get("WitnessServer")
+    return {"dag": str(name), "copies": copies, "witness_server": witness, "members": list(dag.get("servers") or []), "source": "kit"}
 
 
 def choose_settings(
@@ -243,7 +280,7 @@ def choose_settings(
 ) -> dict[str, Any]:
     """The DAG and the copy settings to put back, in order of precedence: variables (dag, copies), the DR kit, the record
     of the removal. Raises DagError when nothing says which DAG, or when sources disagree on it."""
-    from_kit = settings_from_kit(load_kit(kit), server) if kit else None
+    from_kit = settings_from_kit(load_kit(kit, server), server) if kit else None
     sources = [("variables", dag, validate_copies(copies, "recover_dag_member_copies") if copies else None)]
     if from_kit:
         sources.append(("kit", from_kit["dag"], from_kit["copies"]))

@@ -87,7 +87,12 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
-    dags: dict[str, exchange_dag.DagObject] = field(default_factory=dict)  # database availability groups (exchange/dag.py)
+    # database availability groups (exchange/model.py DagObject, behaviour in exchange/dag.py), keyed by name as written
+    dags: dict[str, exchange_model.DagObject] = field(default_factory=dict)
+
+    def dag_of(self, server: str) -> exchange_model.DagObject | None:
+        """The DAG `server` is a member of (Get-MailboxServer's DatabaseAvailabilityGroup), or None."""
+        return next((d for d in self.dags.values() if server.upper() in d.servers), None)
 
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
         """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
@@ -208,7 +213,7 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
-                {k: exchange_dag.dag_from_dict(v) for k, v in ex.get("dags", {}).items()},
+                {k: exchange_model.dag_from_dict(v) for k, v in ex.get("dags", {}).items()},
             )
         return cls(
             name=d["name"],
@@ -376,7 +381,8 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
         databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
-        dags = exchange_dag.parse_dags(ex.get("dags"), str(ex["organization"]), builds, databases)
+        dags = exchange_model.parse_dags(ex.get("dags"), builds, str(ex["organization"]))
+        exchange_dag.check_copies(dags, databases)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
     return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes, dags)

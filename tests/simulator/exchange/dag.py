@@ -7,10 +7,11 @@ Estate keys (validated here; errors name the key):
       exchange:
         dags:
           DAG1:
-            members: [EX01, EX02]        # Mailbox servers of one release (msExchMDBAvailabilityGroupLink on each server object)
+            servers: [EX01, EX02]        # Mailbox servers of one release (msExchMDBAvailabilityGroupLink on each server object)
             witness_server: FS01         # the file share witness (a host of the estate: it must answer to give its vote)
             witness_directory: 'C:\\DAGFileShareWitnesses\\DAG1.contoso.local'   # default: that folder for <DAG>.<domain>
-            cluster_nodes: [EX01, EX02]  # the DAG's failover cluster; default: the members
+            alternate_witness_server: null, alternate_witness_directory: null, datacenter_activation_mode: 'Off'
+            cluster_nodes: [EX01, EX02]  # the DAG's failover cluster; default: the servers
         databases:
           DB01: {server: EX01, copies: [EX01, EX02], copy_settings: {EX02: {replay_lag_time: "1.00:00:00"}}, ...}
 
@@ -39,7 +40,6 @@ Messages marked (modelled) are the simulator's wording.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from simulator.exchange import cmdlets, ese, model, store
@@ -53,76 +53,25 @@ if TYPE_CHECKING:
 INITIALIZING_SECONDS = 15  # "In most cases, the copy status will remain in the Initializing state for about 15 seconds" (monitor-dags.md)
 SEED_BYTES_PER_SECOND = 20 * (1 << 20)  # modelled seeding rate
 MIN_SEED_SECONDS = 60  # modelled
-_DAG_KEYS = {"members", "witness_server", "witness_directory", "cluster_nodes", "guid"}
-
-
-@dataclass
-class DagObject:
-    name: str
-    members: list[str]
-    witness_server: str
-    witness_directory: str | None = None
-    cluster_nodes: list[str] = field(default_factory=list)
-    guid: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def dag_from_dict(d: dict[str, Any]) -> DagObject:
-    return DagObject(**d)
+DagObject = model.DagObject  # the estate's DAG object (model.py)
 
 
 def _product(build: str) -> str:
-    major, minor = build.split(".")[:2]
-    return f"{major}.{minor}" if major == "15" else major
+    return model._release(build)
 
 
-def parse_dags(raw: Any, organization: str, servers: dict[str, str], databases: dict[str, model.DatabaseObject]) -> dict[str, DagObject]:
-    """`servers`: upper-case server name -> its build. Raises model.ModelError naming the key."""
-    out: dict[str, DagObject] = {}
-    if raw is None:
-        return out
-    if not isinstance(raw, dict):
-        raise model.ModelError("domain.exchange.dags: expected a mapping of DAG name -> {members, witness_server, ...}")
-    member_of: dict[str, str] = {}
-    for name, entry in raw.items():
-        where = f"domain.exchange.dags.{name}"
-        spec = model._keys(where, entry, _DAG_KEYS, ("members", "witness_server"))
-        members = spec["members"]
-        if not isinstance(members, list) or any(str(m).upper() not in servers for m in members):
-            raise model.ModelError(f"{where}.members: expected a list of Exchange servers of domain.exchange.servers, got {members!r}")
-        members = [str(m).upper() for m in members]
-        for m in members:
-            if servers[m].startswith("8."):
-                raise model.ModelError(f"{where}.members: {m} runs Exchange 2007 ({servers[m]}); DAGs are Exchange 2010 and later")
-            if m in member_of:
-                raise model.ModelError(f"{where}.members: {m} is already a member of {member_of[m]} (a server is in at most one DAG)")
-            member_of[m] = str(name)
-        products = {_product(servers[m]) for m in members}
-        if len(products) > 1:
-            raise model.ModelError(f"{where}.members: the members must run one Exchange release, got {', '.join(f'{m} {servers[m]}' for m in members)}")
-        nodes = spec.get("cluster_nodes", members)
-        if not isinstance(nodes, list) or any(str(n).upper() not in servers for n in nodes):
-            raise model.ModelError(f"{where}.cluster_nodes: expected a list of Exchange servers, got {nodes!r}")
-        out[str(name)] = DagObject(
-            name=str(name),
-            members=members,
-            witness_server=str(spec["witness_server"]),
-            witness_directory=str(spec["witness_directory"]) if spec.get("witness_directory") else None,
-            cluster_nodes=[str(n).upper() for n in nodes],
-            guid=str(spec.get("guid") or model.default_guid(organization, "dag", str(name))),
-        )
+def check_copies(dags: dict[str, DagObject], databases: dict[str, model.DatabaseObject]) -> None:
+    """Every copy of a replicated database is on a member of one DAG (ODX ha/database-copies.md). Raises model.ModelError."""
+    member_of = {s: d.name for d in dags.values() for s in d.servers}
     for db in databases.values():
         if len(db.copies) < 2:
             continue
-        dags = {member_of.get(s) for s in db.copies}
-        if dags != {None} and len(dags) != 1:
+        names = {member_of.get(s) for s in db.copies}
+        if names != {None} and len(names) != 1:
             raise model.ModelError(
                 f"domain.exchange.databases.{db.name}.copies: every copy must be on a member of one DAG, got "
                 + ", ".join(f"{s} ({member_of.get(s) or 'no DAG'})" for s in db.copies)
             )
-    return out
 
 
 # -- the organisation's view ---------------------------------------------------------------------------------------------
@@ -136,7 +85,7 @@ def find_dag(org: ExchangeOrganization | None, name: str) -> DagObject | None:
 
 
 def dag_of_server(org: ExchangeOrganization | None, server: str) -> DagObject | None:
-    return next((d for d in dags_of(org).values() if server.upper() in d.members), None)
+    return next((d for d in dags_of(org).values() if server.upper() in d.servers), None)
 
 
 def dag_of_database(org: ExchangeOrganization | None, db: model.DatabaseObject) -> DagObject | None:
@@ -169,7 +118,7 @@ def node_up(shell: ExchangeShell, server: str) -> bool:
 
 
 def witness_up(shell: ExchangeShell, dag: DagObject) -> bool:
-    host = _host(shell, dag.witness_server.split(".", maxsplit=1)[0])
+    host = _host(shell, str(dag.witness_server or "").split(".", maxsplit=1)[0]) if dag.witness_server else None
     return host is not None and host.is_up()
 
 
@@ -196,7 +145,7 @@ def _require_quorum(shell: ExchangeShell, dag: DagObject, doing: str) -> None:
 
 # -- copies ----------------------------------------------------------------------------------------------------------------
 def lag(db: model.DatabaseObject, server: str, key: str) -> str:
-    return str((db.copy_settings.get(server) or {}).get(key) or "00:00:00")
+    return str(db.copy_setting(server, key))
 
 
 def _log_count(shell: ExchangeShell, db: model.DatabaseObject) -> int:
@@ -257,14 +206,21 @@ def copy_status(shell: ExchangeShell, db: model.DatabaseObject, server: str) -> 
 
 def copy_properties(shell: ExchangeShell, db: model.DatabaseObject) -> dict[str, Any]:
     """The DAG properties of a MailboxDatabase object: ActivationPreference, ReplayLagTimes and TruncationLagTimes are
-    lists of key/value pairs whose key is the server (ExchangeDsc reads `.Key.Name` and `.Value`), DatabaseCopies one object
-    per copy (HostServerName)."""
+    arrays of server/value pairs - KeyValuePair objects in the snap-in (ExchangeDsc reads `.Key.Name` and `.Value`), their
+    text '[EX01, 1]' once a remote session deserializes them (docs/dr-kit.md) - and DatabaseCopies one object per copy."""
     dag = dag_of_database(shell.organization, db)
+
+    def pairs(key: str) -> list[Any]:
+        values = [(s, db.copy_setting(s, key)) for s in db.copies]
+        if shell.method == "remote":
+            return [f"[{s}, {v}]" for s, v in values]
+        return [{"Key": {"Name": s}, "Value": v} for s, v in values]
+
     return {
         "MasterServerOrAvailabilityGroup": dag.name if dag is not None else db.server,
-        "ActivationPreference": [{"Key": {"Name": s}, "Value": i} for i, s in enumerate(db.copies, 1)],
-        "ReplayLagTimes": [{"Key": {"Name": s}, "Value": lag(db, s, "replay_lag_time")} for s in db.copies],
-        "TruncationLagTimes": [{"Key": {"Name": s}, "Value": lag(db, s, "truncation_lag_time")} for s in db.copies],
+        "ActivationPreference": pairs("activation_preference"),
+        "ReplayLagTimes": pairs("replay_lag_time"),
+        "TruncationLagTimes": pairs("truncation_lag_time"),
         "DatabaseCopies": [{"HostServerName": s, "DatabaseName": db.name} for s in db.copies],
     }
 
@@ -412,14 +368,17 @@ def _witness_directory(shell: ExchangeShell, dag: DagObject) -> str:
 def dag_object(shell: ExchangeShell, dag: DagObject, status: bool) -> dict[str, Any]:
     """A DatabaseAvailabilityGroup object; OperationalServers and PrimaryActiveManager only with -Status
     (PS Get-DatabaseAvailabilityGroup: "Without the Status parameter, the values returned for these properties are blank")."""
-    operational = [n for n in dag.cluster_nodes if n in dag.members and node_up(shell, n)] if status else None
+    operational = [n for n in dag.cluster_nodes if n in dag.servers and node_up(shell, n)] if status else None
     return {
         "Name": dag.name,
         "Identity": dag.name,
         "Guid": dag.guid,
-        "Servers": list(dag.members),
+        "Servers": list(dag.servers),
         "WitnessServer": dag.witness_server,
         "WitnessDirectory": _witness_directory(shell, dag),
+        "AlternateWitnessServer": dag.alternate_witness_server,
+        "AlternateWitnessDirectory": dag.alternate_witness_directory,
+        "DatacenterActivationMode": dag.datacenter_activation_mode,
         "OperationalServers": operational,
         "PrimaryActiveManager": (operational[0] if operational else None) if status else None,
         "WitnessShareInUse": ("Primary" if len(dag.cluster_nodes) % 2 == 0 else "None") if status else None,
@@ -446,7 +405,7 @@ def add_database_availability_group_server(shell: ExchangeShell, set_name: str, 
         raise CmdletError(f"The Mailbox server {server} is already a member of the database availability group {other.name} (modelled).")
     if "Mailbox" not in org.servers[server].roles:
         raise CmdletError(f"{server} isn't a Mailbox server (modelled).")
-    if dag.members and _product(org.servers[dag.members[0]].version) != _product(org.servers[server].version):
+    if dag.servers and _product(org.servers[dag.servers[0]].version) != _product(org.servers[server].version):
         raise CmdletError(f"{server} runs another Exchange release than the members of {dag.name} (modelled).")
     host = _host(shell, server)
     if not replication_running(host):
@@ -460,7 +419,7 @@ def add_database_availability_group_server(shell: ExchangeShell, set_name: str, 
             f"{server} is still a node of the failover cluster of {dag.name}: evict it from the cluster first (Remove-ClusterNode) (modelled).",
             "DagTaskServerException",
         )
-    if dag.members:
+    if dag.servers:
         _require_quorum(shell, dag, f"Adding {server} to {dag.name}")
     if bound.get("WhatIf"):
         return []
@@ -468,7 +427,7 @@ def add_database_availability_group_server(shell: ExchangeShell, set_name: str, 
     feature = host.feature("Failover-Clustering")
     if feature is not None and not feature.installed:
         host.install_features(["Failover-Clustering"])  # "installs the failover clustering feature" (manage-dags.md)
-    dag.members.append(server)
+    dag.servers.append(server)
     dag.cluster_nodes.append(server)
     shell.save_domain()
     return []
@@ -480,7 +439,7 @@ def remove_database_availability_group_server(shell: ExchangeShell, set_name: st
     server = cmdlets._server_name(shell, bound["MailboxServer"])
     org = shell.organization
     assert org is not None
-    if server not in dag.members:
+    if server not in dag.servers:
         raise CmdletError(f"The Mailbox server {server} isn't a member of the database availability group {dag.name} (modelled).")
     replicated = sorted(d.name for d in org.databases.values() if server in d.copies and len(d.copies) > 1)
     if replicated:
@@ -497,7 +456,7 @@ def remove_database_availability_group_server(shell: ExchangeShell, set_name: st
         )
     if bound.get("WhatIf"):
         return []
-    dag.members.remove(server)
+    dag.servers.remove(server)
     if not configuration_only and server in dag.cluster_nodes:
         dag.cluster_nodes.remove(server)
     shell.save_domain()
@@ -510,7 +469,7 @@ def add_mailbox_database_copy(shell: ExchangeShell, set_name: str, bound: dict[s
     server = cmdlets._server_name(shell, bound["MailboxServer"])
     org = shell.organization
     dag = dag_of_database(org, db)
-    if dag is None or server not in dag.members:
+    if dag is None or server not in dag.servers:
         where = f"the database availability group {dag.name}" if dag is not None else "a database availability group with the database's server"
         raise CmdletError(f"{server} isn't a member of {where}; a copy can only be added on a member of the same DAG (modelled).")
     if server in db.copies:
@@ -642,7 +601,7 @@ def replication_health(shell: ExchangeShell, server: str) -> list[dict[str, Any]
         raise CmdletError(f"{server} isn't a member of a database availability group; Test-ReplicationHealth tests DAG members (modelled).")
     up = node_up(shell, server)
     service = replication_running(_host(shell, server))
-    down = [m for m in dag.members if not node_up(shell, m)]
+    down = [m for m in dag.servers if not node_up(shell, m)]
     has_quorum, present, total = quorum(shell, dag)
     statuses = [copy_status(shell, d, server) for d in org.databases_of(server) if d.kind == "mailbox" and not d.recovery] if org else []
     databases = [d for d in org.databases_of(server) if d.kind == "mailbox" and not d.recovery] if org else []
@@ -690,7 +649,7 @@ def replication_health(shell: ExchangeShell, server: str) -> list[dict[str, Any]
 def test_replication_health(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
     if "DatabaseAvailabilityGroup" in bound:
         dag = _dag(shell, bound["DatabaseAvailabilityGroup"])
-        return [row for member in dag.members for row in replication_health(shell, member)]
+        return [row for member in dag.servers for row in replication_health(shell, member)]
     server = cmdlets._server_name(shell, bound.get("Identity") or shell.host.name)
     return replication_health(shell, server)
 

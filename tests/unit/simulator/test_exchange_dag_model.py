@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ DOMAIN: dict[str, Any] = {
             "EX02": {"version": "15.2.1544.4", "roles": ["Mailbox"]},
             "EX2016": {"version": "15.1.2507.6", "roles": ["Mailbox"]},
         },
-        "dags": {"DAG1": {"members": ["EX01", "EX02"], "witness_server": "FS01"}},
+        "dags": {"DAG1": {"servers": ["EX01", "EX02"], "witness_server": "FS01"}},
         "databases": {
             "DB01": {
                 "server": "EX01",
@@ -53,13 +54,23 @@ COPIES = [
 ]
 
 
-@pytest.fixture
-def ex01(tmp_path: Path) -> Host:
+def estate(root: Path, time_scale: float) -> Host:
     """The surviving member EX01; EX02 is a bare host (lost), FS01 the witness."""
     return make_host(
-        tmp_path, "EX01", seed=copy.deepcopy(SEED), domain=copy.deepcopy(DOMAIN), drives=DRIVES, time_scale=0.001,
+        root, "EX01", seed=copy.deepcopy(SEED), domain=copy.deepcopy(DOMAIN), drives=DRIVES, time_scale=time_scale,
         other_hosts={"EX02": {"accounts": ADMIN, "drives": DRIVES}, "FS01": {"accounts": ADMIN}},
     )  # fmt: skip
+
+
+@pytest.fixture
+def ex01(tmp_path: Path) -> Host:
+    return estate(tmp_path, 0.001)
+
+
+@pytest.fixture
+def ex01_real_time(tmp_path: Path) -> Host:
+    """The same estate with simulated time at the wall clock's pace: a status window of seconds is not skipped by a warp."""
+    return estate(tmp_path, 1.0)
 
 
 def shell(host: Host) -> ExchangeShell:
@@ -69,7 +80,7 @@ def shell(host: Host) -> ExchangeShell:
 def domain_state(host: Host) -> str:
     org = host.estate.domain.exchange
     return json.dumps(
-        {"dags": {k: v.to_dict() for k, v in org.dags.items()}, "dbs": {k: (v.copies, v.copy_settings, v.replication) for k, v in org.databases.items()}},
+        {"dags": {k: asdict(v) for k, v in org.dags.items()}, "dbs": {k: (v.copies, v.copy_settings, v.replication) for k, v in org.databases.items()}},
         sort_keys=True,
     )
 
@@ -101,16 +112,16 @@ def with_dag(change: dict[str, Any], databases: dict[str, Any] | None = None) ->
 @pytest.mark.parametrize(
     ("dags", "databases", "message"),
     [
-        ({"DAG1": {"members": ["EX01"]}}, None, "domain.exchange.dags.DAG1.witness_server: required"),
-        ({"DAG1": {"members": ["EX01", "EX09"], "witness_server": "FS01"}}, None, "domain.exchange.dags.DAG1.members: expected a list of Exchange servers"),
-        ({"DAG1": {"members": ["EX01", "EX2016"], "witness_server": "FS01"}}, None, "the members must run one Exchange release"),
+        ({"DAG1": {"witness_server": "FS01"}}, None, "domain.exchange.dags.DAG1.servers: required"),
+        ({"DAG1": {"servers": ["EX01", "EX09"], "witness_server": "FS01"}}, None, "domain.exchange.dags.DAG1.servers: expected a list of Exchange servers"),
+        ({"DAG1": {"servers": ["EX01", "EX2016"], "witness_server": "FS01"}}, None, "the members must run one Exchange release"),
         (
-            {"DAG1": {"members": ["EX01"], "witness_server": "FS01"}, "DAG2": {"members": ["EX01", "EX02"], "witness_server": "FS01"}},
+            {"DAG1": {"servers": ["EX01"], "witness_server": "FS01"}, "DAG2": {"servers": ["EX01", "EX02"], "witness_server": "FS01"}},
             {},
-            "domain.exchange.dags.DAG2.members: EX01 is already a member of DAG1",
+            "domain.exchange.dags.DAG2.servers: EX01 is already a member of DAG1",
         ),
-        ({"DAG1": {"members": ["EX01"], "witness_server": "FS01", "quorum": 3}}, None, "domain.exchange.dags.DAG1.quorum: unknown key"),
-        ({"DAG1": {"members": ["EX01"], "witness_server": "FS01"}}, None, "domain.exchange.databases.DB01.copies: every copy must be on a member of one DAG"),
+        ({"DAG1": {"servers": ["EX01"], "witness_server": "FS01", "quorum": 3}}, None, "domain.exchange.dags.DAG1.quorum: unknown key"),
+        ({"DAG1": {"servers": ["EX01"], "witness_server": "FS01"}}, None, "domain.exchange.databases.DB01.copies: every copy must be on a member of one DAG"),
     ],
 )
 def test_bad_dag_keys_are_refused_naming_the_key(dags: dict[str, Any], databases: dict[str, Any] | None, message: str) -> None:
@@ -189,7 +200,7 @@ def test_a_gone_member_is_removed_configuration_only_and_its_node_stays_until_ev
         sh.invoke("Remove-DatabaseAvailabilityGroupServer", Identity="DAG1", MailboxServer="EX02")
     sh.invoke("Remove-DatabaseAvailabilityGroupServer", Identity="DAG1", MailboxServer="EX02", ConfigurationOnly=True)
     dag = ex01.estate.domain.exchange.dags["DAG1"]
-    assert dag.members == ["EX01"] and dag.cluster_nodes == ["EX01", "EX02"]
+    assert dag.servers == ["EX01"] and dag.cluster_nodes == ["EX01", "EX02"]
     assert [n["State"] for n in dag_model.cluster_nodes(ex01)] == ["Up", "Down"]
     recover(ex01)
     with pytest.raises(cmdlets.CmdletError, match="still a node of the failover cluster of DAG1"):
@@ -212,7 +223,8 @@ def test_quorum_needs_the_witness_while_a_node_of_two_is_down(ex01: Host) -> Non
     assert domain_state(ex01) == before
 
 
-def test_an_added_copy_seeds_then_initializes_then_is_healthy(ex01: Host) -> None:
+def test_an_added_copy_seeds_then_initializes_then_is_healthy(ex01_real_time: Host) -> None:
+    ex01 = ex01_real_time
     remove_ex02(ex01)
     ex02 = recover(ex01)
     sh = shell(ex01)
@@ -235,10 +247,11 @@ def test_an_added_copy_seeds_then_initializes_then_is_healthy(ex01: Host) -> Non
 
     assert (status("DB01")["Status"], status("DB01")["ContentIndexState"]) == ("Seeding", "Seeding")
     assert status("DB02")["Status"] == "Suspended" and "needs to be seeded" in status("DB02")["SuspendComment"]
-    started = db01.replication["EX02"]["seeding_started"]
-    ex01.clock.sleep_until(started + db01.replication["EX02"]["seed_seconds"] + 1)
+    # simulated time runs at the wall clock's pace here: move the seeding's start back instead of waiting for it
+    seeding = db01.replication["EX02"]
+    seeding["seeding_started"] = ex01.clock.time() - seeding["seed_seconds"] - 2
     assert status("DB01")["Status"] == "Initializing"
-    ex01.clock.sleep_until(started + db01.replication["EX02"]["seed_seconds"] + dag_model.INITIALIZING_SECONDS + 1)
+    seeding["seeding_started"] = ex01.clock.time() - seeding["seed_seconds"] - dag_model.INITIALIZING_SECONDS - 1
     healthy = status("DB01")
     assert (healthy["Status"], healthy["CopyQueueLength"], healthy["ContentIndexState"]) == ("Healthy", 0, "Healthy")
     assert healthy["ReplayQueueLength"] > 0  # a lagged copy keeps its logs unreplayed
@@ -247,6 +260,24 @@ def test_an_added_copy_seeds_then_initializes_then_is_healthy(ex01: Host) -> Non
     assert rows["DBCopySuspended"]["Result"] == "Failed" and "DB02\\EX02" in rows["DBCopySuspended"]["Error"]
     sh.invoke("Set-MailboxDatabaseCopy", Identity="DB01\\EX02", ActivationPreference=1, ReplayLagTime="00:00:00")
     assert db01.copies == ["EX02", "EX01"] and db01.copy_settings["EX02"]["replay_lag_time"] == "00:00:00"
+
+
+def test_copies_over_a_remote_session_carry_their_pairs_as_text(ex01: Host) -> None:
+    remote = shell(ex01)
+    remote.method = "remote"
+    [db01] = remote.invoke("Get-MailboxDatabase", Identity="DB01")
+    assert db01["ActivationPreference"] == ["[EX01, 1]", "[EX02, 2]"] and db01["ReplayLagTimes"][1] == "[EX02, 1.00:00:00]"
+    from simulator.twins.exchange_dr._exchange_dag import copy_settings
+
+    assert copy_settings(db01)["EX02"] == {"activation_preference": 2, "replay_lag_time": "1.00:00:00", "truncation_lag_time": "02:00:00"}
+
+
+def test_a_preference_in_the_estate_orders_the_copies() -> None:
+    doc = with_dag(DOMAIN["exchange"]["dags"])
+    doc["domain"]["exchange"]["databases"]["DB01"]["copy_settings"]["EX02"]["activation_preference"] = 1
+    db01 = load_config(doc).domain.exchange.databases["DB01"]
+    assert db01.copies == ["EX02", "EX01"] and db01.copy_setting("EX02", "activation_preference") == 1
+    assert db01.copy_settings["EX02"] == {"replay_lag_time": "1.00:00:00", "truncation_lag_time": "02:00:00"}
 
 
 def test_replication_health_fails_while_a_member_is_down(ex01: Host) -> None:

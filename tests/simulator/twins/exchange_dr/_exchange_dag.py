@@ -50,8 +50,14 @@ def copy_settings(database: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for pair in prop(database, prop_name) or []:
             if pair is None:
                 continue
-            name = server_name(prop(pair, "Key"))
-            value = prop(pair, "Value")
+            if isinstance(pair, str):  # the text of a deserialized KeyValuePair
+                match = re.match(r"^\[(.+), (.+)\]$", pair)
+                if not match:
+                    continue
+                name, value = server_name(match.group(1)), match.group(2)
+            else:
+                name = server_name(prop(pair, "Key"))
+                value = prop(pair, "Value")
             if name is None or name not in settings or value is None:
                 continue
             settings[name][key] = int(value) if key == "activation_preference" else str(value)

@@ -122,7 +122,7 @@ def dag_member(**changes: Any) -> dict[str, Any]:
 def test_a_lost_dag_member_gets_dag_remove_before_setup_and_dag_add_after_verify() -> None:
     plan = plan_host("EX02", dag_member(), dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
     assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "verify", "dag_add", "final_verify"]
-    assert plan["dag"] == {"name": "DAG1", "source": "Active Directory", "via": "EX01", "members": ["EX01", "EX02"]}
+    assert plan["dag"] == {"name": "DAG1", "source": "Active Directory", "via": "EX01", "members": ["EX01", "EX02"], "kit": None}
     steps = {s["phase"]: s["what"] for s in plan["steps"]}
     assert steps["dag_remove"].startswith("on EX01: record the settings of EX02's copies in DAG1")
     assert "wait until every copy is healthy" in steps["dag_add"]
@@ -156,7 +156,7 @@ def test_a_rerun_after_the_removal_knows_the_dag_from_the_record(tmp_path: Any) 
             "EX02 was a member of DAG1 (from Active Directory); its DAG steps run on a surviving member, and none is in the inventory",
         ),
         ({"inventory": INVENTORY, "dag": "DAG2"}, "Active Directory says DAG1; recover_dag_member_dag says DAG2"),
-        ({"inventory": INVENTORY, "kit": {"server": "EX01", "dag": {"name": "DAG1"}}}, "EX02: the DR kit is of EX01, not of EX02"),
+        ({"inventory": INVENTORY, "kit": {"server": {"name": "EX01"}, "dag": {"name": "DAG1"}}}, "EX02: the DR kit is of EX01, not of EX02"),
     ],
 )
 def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], refusal: str) -> None:

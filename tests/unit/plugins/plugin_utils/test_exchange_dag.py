@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -73,17 +74,46 @@ def test_the_record_is_written_once_and_read_back(tmp_path: Path) -> None:
         dag.read_record(str(tmp_path / "other.json"))
 
 
+def kit_manifest(server: str = "EX02", **dag_keys: Any) -> dict[str, Any]:
+    """A dr_kit/v1 manifest's parts this engine reads (docs/dr-kit.md), with its checksum."""
+    section = {
+        "member": True,
+        "name": "DAG1",
+        "servers": ["EX01", "EX02"],
+        "witness_server": "FS01.contoso.local",
+        "database_copies": [
+            {"database": "DB01", "server": "EX01", "activation_preference": 1, "replay_lag_time": "00:00:00", "truncation_lag_time": "00:00:00"},
+            {"database": "DB01", "server": "EX02", "activation_preference": 2, "replay_lag_time": "7.00:00:00", "truncation_lag_time": "00:00:00"},
+        ],
+        **dag_keys,
+    }
+    manifest = {"schema": "exchange_dr.recovery/dr_kit/v1", "version": "20261122T034828Z", "server": {"name": server}, "dag": section}
+    manifest["checksum"] = {"algorithm": "sha256", "manifest": kit_checksum(manifest)}
+    return manifest
+
+
+def kit_checksum(manifest: dict[str, Any]) -> str:
+    """As docs/dr-kit.md defines it: SHA-256 of the canonical manifest without its checksum."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+
+def test_the_kit_gives_the_dag_and_the_servers_own_copies() -> None:
+    settings = dag.settings_from_kit(kit_manifest(), "ex02.contoso.local")
+    assert settings["dag"] == "DAG1" and settings["members"] == ["EX01", "EX02"]
+    assert settings["copies"] == [{"database": "DB01", "activation_preference": 2, "replay_lag_time": "7.00:00:00", "truncation_lag_time": "00:00:00"}]
+    assert dag.settings_from_kit(kit_manifest(member=False, name=None, servers=[]), "EX02") is None
+
+
 def test_variables_win_over_the_kit_and_the_kit_over_the_record() -> None:
     record = dag.record_from_info(LOST, "EX02")
-    kit = {
-        "server": "ex02.contoso.local",
-        "dag": {"Name": "DAG1", "copies": [{"DatabaseName": "DB01", "ActivationPreference": 2, "ReplayLagTime": "1.00:00:00"}]},
-    }
-    chosen = dag.choose_settings("EX02", kit=kit, record=record)
-    assert chosen["source"] == "kit" and chosen["copies"][0]["replay_lag_time"] == "1.00:00:00" and chosen["copies"][0]["truncation_lag_time"] is None
-    chosen = dag.choose_settings("EX02", dag="DAG1", copies=[{"database": "DB02", "activation_preference": 1}], kit=kit, record=record)
+    chosen = dag.choose_settings("EX02", kit=kit_manifest(), record=record)
+    assert chosen["source"] == "kit" and chosen["copies"][0]["replay_lag_time"] == "7.00:00:00"
+    chosen = dag.choose_settings("EX02", dag="DAG1", copies=[{"database": "DB02", "activation_preference": 1}], kit=kit_manifest(), record=record)
     assert chosen["source"] == "variables" and [c["database"] for c in chosen["copies"]] == ["DB02"]
     assert dag.choose_settings("EX02", record=record)["source"] == "record"
+    legacy = {"server": "EX02", "dag": {"Name": "DAG1", "copies": [{"DatabaseName": "DB01", "ActivationPreference": 2, "ReplayLagTime": "1.00:00:00"}]}}
+    assert dag.choose_settings("EX02", kit=legacy)["copies"][0]["truncation_lag_time"] is None
 
 
 def test_sources_that_disagree_on_the_dag_or_say_nothing_are_refused() -> None:
@@ -93,14 +123,26 @@ def test_sources_that_disagree_on_the_dag_or_say_nothing_are_refused() -> None:
     with pytest.raises(dag.DagError, match="nothing says which DAG"):
         dag.choose_settings("EX02")
     with pytest.raises(dag.DagError, match="the DR kit is of EX01, not of EX02"):
-        dag.choose_settings("EX02", kit={"server": "EX01", "dag": {"name": "DAG1"}})
+        dag.choose_settings("EX02", kit=kit_manifest("EX01"))
 
 
-def test_a_kit_given_as_a_folder_is_read_from_its_manifest(tmp_path: Path) -> None:
-    (tmp_path / "manifest.json").write_text(
-        json.dumps({"server": "EX02", "dag": {"name": "DAG1", "copies": [{"database": "DB02", "activation_preference": 1}]}})
-    )
-    assert dag.choose_settings("EX02", kit=str(tmp_path))["copies"][0]["database"] == "DB02"
+def test_a_kit_is_found_in_its_folders_and_refused_when_changed(tmp_path: Path) -> None:
+    server_dir = tmp_path / "EX02"
+    for version, lag in (("20261121T034801Z", "1.00:00:00"), ("20261122T034828Z", "7.00:00:00")):
+        manifest = kit_manifest()
+        manifest["dag"]["database_copies"][1]["replay_lag_time"] = lag
+        manifest["checksum"]["manifest"] = kit_checksum(manifest)
+        (server_dir / version).mkdir(parents=True)
+        (server_dir / version / "manifest.json").write_text(json.dumps(manifest))
+    (server_dir / "index.json").write_text(json.dumps({"server": "EX02", "versions": [{"version": "20261121T034801Z"}, {"version": "20261122T034828Z"}]}))
+    for given in (tmp_path, server_dir, server_dir / "20261122T034828Z", server_dir / "20261122T034828Z" / "manifest.json"):
+        assert dag.choose_settings("EX02", kit=str(given))["copies"][0]["replay_lag_time"] == "7.00:00:00", given
+    assert dag.load_kit(str(tmp_path), "EX03") is None  # no kit of EX03 under the root
+    changed = json.loads((server_dir / "20261122T034828Z" / "manifest.json").read_text())
+    changed["dag"]["database_copies"][1]["replay_lag_time"] = "14.00:00:00"
+    (server_dir / "20261122T034828Z" / "manifest.json").write_text(json.dumps(changed))
+    with pytest.raises(dag.DagError, match="fails its checksum"):
+        dag.load_kit(str(server_dir), "EX02")
     with pytest.raises(dag.DagError, match="the DR kit"):
         dag.load_kit(str(tmp_path / "missing.json"))
 
