@@ -108,19 +108,19 @@ def test_bad_expected_settings_are_refused_before_the_host_is_read(monkeypatch: 
 def test_the_record_is_kept_on_the_controller_but_not_in_check_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "dr_state" / "dag-member-EX02.json"
     args = {"server": "EX02", "record_path": str(path), **SHELL}
-    result, _ = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST], check_mode=True)
+    result, _calls = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST], check_mode=True)
     assert result["record"]["dag"] == "DAG1" and not path.exists()
-    result, _ = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST])
+    result, _calls = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST])
     assert json.loads(path.read_text())["copies"][0] == {
         "database": "DB01",
         "activation_preference": 2,
         "replay_lag_time": "1.00:00:00",
         "truncation_lag_time": "02:00:00",
     }
-    result, _ = run(monkeypatch, exchange_dag_info.ActionModule, args, [removed()])
+    result, _calls = run(monkeypatch, exchange_dag_info.ActionModule, args, [removed()])
     assert result["record"]["copies"] == json.loads(path.read_text())["copies"]  # the removed copies stay recorded
     path.write_text("{not json")
-    result, _ = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST])
+    result, _calls = run(monkeypatch, exchange_dag_info.ActionModule, args, [LOST])
     assert result["failed"] and "not a readable DAG member record" in result["msg"]
 
 
@@ -169,7 +169,7 @@ def test_copy_settings_are_sent_as_exchange_spells_them_and_reported(monkeypatch
         {"database": "DB02", "activation_preference": 1},
     ]
     assert result["msg"] == "added DB01\\EX02 (preference 2, replay lag 1.00:00:00, truncation lag 02:00:00)"
-    result, _ = run(monkeypatch, exchange_database_copy.ActionModule, {"server": "EX02", "copies": EXPECTED, **SHELL}, [answer], check_mode=True)
+    result, _calls = run(monkeypatch, exchange_database_copy.ActionModule, {"server": "EX02", "copies": EXPECTED, **SHELL}, [answer], check_mode=True)
     assert result["msg"].startswith("would add DB01\\EX02")
 
 
