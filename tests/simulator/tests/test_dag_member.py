@@ -43,7 +43,7 @@ def read_dag(state_dir: Path) -> dict[str, Any]:
     ex01 = estate.host("EX01")
     shell = ExchangeShell.open(ex01, version="15.2.1544.4", requested="snapin")
     dag = org.dags["DAG1"]
-    out: dict[str, Any] = {"members": list(dag.members), "cluster_nodes": list(dag.cluster_nodes), "databases": {}}
+    out: dict[str, Any] = {"members": list(dag.servers), "cluster_nodes": list(dag.cluster_nodes), "databases": {}}
     for name in ("DB01", "DB02"):
         db = org.database(name)
         statuses = {s["MailboxServer"]: s for s in shell.invoke("Get-MailboxDatabaseCopyStatus", Identity=name)}
