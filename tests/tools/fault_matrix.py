@@ -482,7 +482,7 @@ def run_row(row: Row, work: Path = WORK, recovered: Path | None = None, *, verbo
 
 
 # -- the table ---------------------------------------------------------------------------------------------------------
-def _cell(text: str, limit: int = 160) -> str:
+def _cell(text: str, limit: int = 240) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
