@@ -186,7 +186,7 @@ def wrong_password(inventory: dict[str, Any], state: Path) -> None:
 
 ROWS: tuple[Row, ...] = (
     Row("drop-preflight", "connection dropped in preflight (exchange_info ran, its answer lost)",
-        trigger=_drop("Read the host, its Exchange installation, its server object in AD and the Setup media"), quick=True),
+        trigger=_drop("Read the host, its Exchange installation, its server object in AD and the Setup media")),
     Row("drop-prerequisites", "connection dropped in prerequisites (the first runtime installed, its answer lost)",
         trigger=_drop("Install the missing runtimes")),
     Row("drop-recover", "connection dropped in recover (a poll of the running Setup)",
@@ -196,7 +196,7 @@ ROWS: tuple[Row, ...] = (
     Row("drop-verify", "connection dropped in verify (service_state ran, its answer lost)",
         trigger=_drop("Check the services of the host in one call", play="Verify")),
     Row("drop-email-router", "connection dropped in email_router (the set was placed, the answer lost)",
-        trigger=_drop("Restore or rebuild the configuration set", skip=1)),
+        trigger=_drop("Restore or rebuild the configuration set", skip=1), quick=True),
     Row("drop-final-verify", "connection dropped in final_verify",
         trigger=_drop("Check the services of the host in one call", play="Final verify")),
     Row("restart-during-setup", "host restarted during Setup (no clean shutdown, half-way through its components)",
@@ -221,7 +221,7 @@ ROWS: tuple[Row, ...] = (
     Row("missing-key", "invalid Email Router set: EncryptionKey.xml missing", base="recovered", prepare=missing_key, restore=good_backup),
     Row("wrong-hostname", "wrong hostname (the inventory's EX01 points at FS01)", inventory=wrong_host),
     Row("missing-ad-object", "missing AD object (EX01's Exchange server object deleted)", estate=no_server_object, restore=restore_server_object),
-    Row("wrong-credentials", "wrong credentials (EX01's password)", inventory=wrong_password, quick=True),
+    Row("wrong-credentials", "wrong credentials (EX01's password)", inventory=wrong_password),
 )  # fmt: skip
 ROWS_BY_KEY = {r.key: r for r in ROWS}
 
