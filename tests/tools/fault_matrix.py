@@ -329,7 +329,10 @@ def read_report(path: Path) -> tuple[str, str, str]:
             if hp.get("failures"):
                 first = hp["failures"][0]
                 text = (first.get("msg") or "").strip().splitlines()
-                return report.get("outcome", "?"), f"{phase['name']} ({host})", text[0] if text else ""
+                shown = text[0] if text else ""
+                if first.get("hint"):  # the DR report's summary prints it under the failure
+                    shown += f" [hint: {first['hint'].split(':')[0]}]"
+                return report.get("outcome", "?"), f"{phase['name']} ({host})", shown
     return report.get("outcome", "?"), "-", ""
 
 
