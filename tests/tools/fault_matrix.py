@@ -508,7 +508,7 @@ def table(results: list[Result]) -> list[str]:
     return lines
 
 
-def write_doc(results: list[Result], wall: float, jobs: int, build_s: float | None) -> None:
+def write_doc(results: list[Result], wall: float, jobs: int, build_s: float | None, load: float) -> None:
     ok = sum(r.ok for r in results)
     quick = [r.row.key for r in results if r.row.quick]
     lines = [
@@ -530,7 +530,7 @@ def write_doc(results: list[Result], wall: float, jobs: int, build_s: float | No
         f"{ok} of {len(results)} rows pass (a clear error or the fault tolerated, nothing lost, the rerun completes).",
         f"Wall time {wall:.0f} s with {jobs} rows at a time"
         + (f", including {build_s:.0f} s to build the recovered base" if build_s is not None else "")
-        + f"; sum of row times {sum(r.seconds for r in results):.0f} s.",
+        + f"; sum of row times {sum(r.seconds for r in results):.0f} s; {os.cpu_count()} CPUs, load average {load:.1f} at the start.",
         "",
         "## In `make test`",
         "",
@@ -567,6 +567,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown rows: {', '.join(unknown)} (see --list)")
     rows = [ROWS_BY_KEY[k] for k in args.rows] if args.rows else list(ROWS)
     WORK.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]  # the figures depend on what else the machine runs
     started = time.monotonic()
     recovered, build_s = None, None
     if any(r.base == "recovered" for r in rows):
@@ -589,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(table(ordered)))
     print(f"\n{sum(r.ok for r in ordered)} of {len(ordered)} rows pass; wall time {wall:.0f} s ({args.jobs} at a time)")
     if not args.no_doc and not args.rows:
-        write_doc(ordered, wall, args.jobs, build_s)
+        write_doc(ordered, wall, args.jobs, build_s, load)
         print(f"written {DOC.relative_to(ROOT)}")
     return 0 if all(r.ok for r in ordered) else 1
 
