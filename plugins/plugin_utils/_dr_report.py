@@ -184,7 +184,7 @@ CONNECTION_HINTS = (
         "change happened is not known; run again - the DR run resumes and skips the work that is done",
     ),
     (
-        re.compile(r"credentials were rejected|the user name or password is incorrect|401 Unauthorized|AccessDenied", re.IGNORECASE),
+        re.compile(r"credentials were rejected|the user name or password is incorrect|401 Unauthorized", re.IGNORECASE),
         "the host refused the logon: check ansible_user and ansible_password (or the vault) for this host",
     ),
 )
