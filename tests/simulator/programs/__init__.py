@@ -107,6 +107,10 @@ class ProcessContext:
         """Start a child process with this process's user and environment."""
         return run(self.host, command_line, cwd=cwd or self.cwd, env=self.env, user=self.user)
 
+    def hold_open(self, path: str, *, access: str = "write", share: str = "read") -> None:
+        """Keep a file open until the process ends (Host.hold_open): a log writer holds its log this way."""
+        self.host.hold_open(self.resolve(path), self.pid, access=access, share=share)
+
     def register_on_boot(self, hook: str, args: dict[str, Any] | None = None) -> None:
         if hook not in BOOT_HOOKS:
             raise ValueError(f"unknown boot hook {hook!r}")
