@@ -317,13 +317,16 @@ def plan_remove(info: Mapping[str, Any], server: str) -> dict[str, Any]:
             f"the active copy of {', '.join(active)} is still on {server}: activate a healthy copy on a surviving member first "
             f"(Move-ActiveMailboxDatabase <database> -ActivateOnServer <member>), then run again"
         )
-    nodes = [str(n.get("name") or "").casefold() for n in (info.get("cluster") or {}).get("nodes") or []]
+    nodes = {str(n.get("name") or "").casefold(): str(n.get("state") or "") for n in (info.get("cluster") or {}).get("nodes") or []}
     return {
         "refusal": refusal,
         "copies": [{"database": c["database"]} for c in copies],
         "member": bool(srv.get("member")),
         "dag": (info.get("dag") or {}).get("name") if srv.get("member") else None,
         "cluster_node": server.casefold() in nodes,
+        # a node that is not Up (or no longer in the cluster) belongs to a server that is gone: -ConfigurationOnly and the
+        # eviction by hand (DR/recover-dag-member-servers.md); a server that still answers is removed the ordinary way
+        "configuration_only": nodes.get(server.casefold(), "Down").casefold() != "up",
     }
 
 

@@ -149,8 +149,25 @@ def test_a_kit_is_found_in_its_folders_and_refused_when_changed(tmp_path: Path) 
 
 def test_removing_a_lost_member_plans_its_copies_membership_and_cluster_node() -> None:
     plan = dag.plan_remove(LOST, "EX02")
-    assert plan == {"refusal": None, "copies": [{"database": "DB01"}, {"database": "DB02"}], "member": True, "dag": "DAG1", "cluster_node": True}
-    assert dag.plan_remove(removed(), "EX02") == {"refusal": None, "copies": [], "member": False, "dag": None, "cluster_node": False}
+    assert plan == {
+        "refusal": None,
+        "copies": [{"database": "DB01"}, {"database": "DB02"}],
+        "member": True,
+        "dag": "DAG1",
+        "cluster_node": True,
+        "configuration_only": True,
+    }
+    assert dag.plan_remove(removed(), "EX02") == {
+        "refusal": None,
+        "copies": [],
+        "member": False,
+        "dag": None,
+        "cluster_node": False,
+        "configuration_only": True,
+    }
+    answering = copy.deepcopy(LOST)
+    answering["cluster"]["nodes"][1]["state"] = "Up"
+    assert dag.plan_remove(answering, "EX02")["configuration_only"] is False  # a server that answers is removed the ordinary way
 
 
 def test_a_copy_that_is_still_active_on_the_lost_server_stops_the_removal() -> None:
