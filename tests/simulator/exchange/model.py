@@ -114,6 +114,22 @@ class DatabaseObject:
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
 
+    @property
+    def identity(self) -> str:
+        """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
+        group database has the name of the database it recovers, so only the identity tells them apart."""
+        return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
+
+
+def next_log_prefix(used: set[str]) -> str:
+    """The lowest E00-EFF prefix not in `used` (upper case): the prefix a new database or storage group gets on a server
+    (modelled: Exchange numbers the log streams of a server E00, E01, ...)."""
+    for n in range(256):
+        prefix = f"E{n:02X}"
+        if prefix not in used:
+            return prefix
+    raise ModelError("no free log prefix on the server (E00-EFF are all in use)")
+
 
 @dataclass
 class MailboxObject:
