@@ -47,11 +47,11 @@ def test_judge_files_clean_recoverable_and_the_refusals() -> None:
     assert rdb.judge_files(mh(CLEAN), [], [], where="X")["state"] == "Clean Shutdown"
     judged = rdb.judge_files(mh(DIRTY), logs, [current(12)], where="X")
     assert judged["prefix"] == "E00" and judged["verdict"]["verdict"] == "recoverable" and judged["logs"]["current_generation"] == 12
-    with pytest.raises(rdb.Refusal, match="X is in Dirty Shutdown and needs logs 10-12 .* there are no transaction logs beside it"):
+    with pytest.raises(rdb.Refusal, match=r"X is in Dirty Shutdown and needs logs 10-12 .* there are no transaction logs beside it"):
         rdb.judge_files(mh(DIRTY), [], [], where="X")
     with pytest.raises(rdb.Refusal, match=r"several log streams \(E00, E01\)"):
         rdb.judge_files(mh(DIRTY), [*logs, "E0100000001.log"], [], where="X")
-    with pytest.raises(rdb.Refusal, match="1 missing or damaged: E000000000B.log"):
+    with pytest.raises(rdb.Refusal, match=r"1 missing or damaged: E000000000B\.log"):
         rdb.judge_files(mh(DIRTY), ["E000000000A.log", "E00.log"], [current(12)], where="X")
     with pytest.raises(rdb.Refusal, match="belong to another log stream"):
         rdb.judge_files(mh(DIRTY), logs, [current(12, rand=999)], where="X")
