@@ -222,9 +222,10 @@ def outcome_message(request: dict[str, Any]) -> str:
     """What a request that ended without completing says."""
     status = request.get("status")
     if status == "Failed":
+        cause = str(request.get("message")).rstrip(".")
         bad = f"; {request.get('bad_items')} bad items against a limit of {request.get('bad_item_limit')}" if request.get("bad_items") else ""
         return (
-            f"the restore request {request.get('identity')} failed ({request.get('failure_type')}: {str(request.get('message')).rstrip('.')}{bad}). It stays in the Mailbox "
+            f"the restore request {request.get('identity')} failed ({request.get('failure_type')}: {cause}{bad}). It stays in the Mailbox "
             "Replication service: fix the cause, remove it (Remove-MailboxRestoreRequest) and run the task again, or give another name"
         )
     return f"the restore request {request.get('identity')} is {status} ({request.get('message') or 'suspended'}): resume it with Resume-MailboxRestoreRequest"
