@@ -370,7 +370,8 @@ def _plan_present(ctx: _Context, result: Plan) -> None:
     if existing is None:
         result.created = True
         if legacy:
-            parameters = {"MailboxDatabaseToRecover": recovered["identity"], "StorageGroup": f"{server}\\{group_name}", "EdbFilePath": edb}  # type: ignore[index]
+            recovers = str((recovered or {}).get("identity"))
+            parameters = {"MailboxDatabaseToRecover": recovers, "StorageGroup": f"{server}\\{group_name}", "EdbFilePath": edb}
         else:
             parameters = {"Recovery": True, "Name": name, "Server": server, "EdbFilePath": edb, "LogFolderPath": log_folder}
         result.add("cmdlet", f"create the recovery database {identity}", cmdlet="New-MailboxDatabase", parameters=parameters)

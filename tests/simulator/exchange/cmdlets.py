@@ -24,6 +24,7 @@ fail with "not modelled yet": whoever builds the module that calls one adds its 
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -1318,4 +1319,4 @@ def remove_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, A
 
 
 # The Mailbox Replication service's restore requests and Restore-Mailbox register their behaviours from their own module.
-from simulator.exchange import mrs  # noqa: E402,F401  (imported for its @behaviour registrations)
+importlib.import_module("simulator.exchange.mrs")

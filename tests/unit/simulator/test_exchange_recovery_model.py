@@ -155,7 +155,7 @@ def test_a_restore_request_progresses_over_simulated_time(tmp_path: Path) -> Non
         return shell.invoke("Get-MailboxRestoreRequestStatistics", Identity="alice\\MailboxRestore")[0]
 
     seen = [(stats()["Status"], stats()["PercentComplete"])]
-    for _ in range(10):
+    for _step in range(10):
         host.clock.sleep(mrs.QUEUED_SECONDS / 2 + 5)
         seen.append((stats()["Status"], stats()["PercentComplete"]))
     statuses = [s for s, _p in seen]

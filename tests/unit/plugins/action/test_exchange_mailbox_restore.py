@@ -6,6 +6,7 @@ every refusal names what is wrong and creates nothing."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from ansible_collections.exchange_dr.recovery.plugins.action.exchange_mailbox_restore import ActionModule
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._mailbox_restore import default_name
+from simulator.estate import DomainUser
 from simulator.exchange import ese
 from simulator.host import Host
 from simulator.testing import make_host
@@ -249,3 +251,16 @@ def test_exchange_2007_restores_from_the_recovery_storage_group(tmp_path: Path) 
     assert target_entry(host, "alice", "D:\\SG1\\DB01.edb")["items"] == 1700
     refused = run(host, target_is_archive=True, **args).result
     assert refused["failed"] and "Exchange Server 2007 SP3 (8.3.83.6) restores mailbox content with Restore-Mailbox" in refused["msg"]
+
+
+def test_the_shell_password_stays_out_of_every_result(ex01: Host) -> None:
+    password = "S3cret-Shell-Passw0rd!"
+    ex01.estate.domain.users["drrestore"] = DomainUser("drrestore", password, admin=True)
+    args = {**ALICE, "exchange_username": "CONTOSO\\drrestore", "exchange_password": password}
+    for check_mode in (True, False):
+        result = run(ex01, check_mode=check_mode, **args)
+        assert not result.result.get("failed"), result.result
+        assert password not in json.dumps(result.result)
+        assert all(password not in json.dumps(c["result"]) for c in result.calls)  # nor in what the module returned
+    refused = run(ex01, **{**args, "source_database": "RDB77"})
+    assert refused.result["failed"] and password not in json.dumps(refused.result)

@@ -5,12 +5,14 @@ a run cut short completes, removal keeps the files aside, and every refusal name
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ansible_collections.exchange_dr.recovery.plugins.action.exchange_recovery_database import ActionModule
+from simulator.estate import DomainUser
 from simulator.exchange import ese, store
 from simulator.host import Host
 from simulator.testing import make_host
@@ -276,3 +278,16 @@ def test_2007_bad_input_is_refused_and_changes_nothing(ex2007: Host, args: dict[
     result = run(ex2007, **args).result
     assert result.get("failed") is True and message in result["msg"], result["msg"]
     assert snapshot(ex2007) == before
+
+
+def test_the_shell_password_stays_out_of_every_result(ex01: Host) -> None:
+    password = "S3cret-Shell-Passw0rd!"
+    ex01.estate.domain.users["drrestore"] = DomainUser("drrestore", password, admin=True)
+    args = {**RDB, "exchange_username": "CONTOSO\\drrestore", "exchange_password": password}
+    for check_mode in (True, False):
+        result = run(ex01, check_mode=check_mode, diff=True, **args)
+        assert not result.result.get("failed"), result.result
+        assert password not in json.dumps(result.result)
+        assert all(password not in json.dumps(c["result"]) for c in result.calls)
+    refused = run(ex01, **{**args, "database": "DB77"})
+    assert refused.result["failed"] and password not in json.dumps(refused.result)
