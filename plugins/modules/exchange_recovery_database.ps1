@@ -171,7 +171,7 @@ try {
                         $record.ok = $true
                     }
                     'mkdir' {
-                        $null = New-Item -Path ([string]$step['path']) -ItemType Directory -Force
+                        $null = [System.IO.Directory]::CreateDirectory([string]$step['path'])
                         $record.ok = $true
                     }
                     'move' {
