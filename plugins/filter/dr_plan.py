@@ -14,7 +14,10 @@ description:
     into the plan C(exchange_dr.recovery.dr_run) follows - which phases have work to do on this host, in which order, and why.
   - A phase whose work is already done is left out, so a run interrupted at any phase completes without redoing finished
     work. A host that cannot be recovered (no Exchange server object in Active Directory, not domain-joined, Edge Transport,
-    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan.
+    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan,
+    and so does an inventory host that reaches a computer of another name (a wrong C(ansible_host)).
+  - A recovered server whose Automatic Exchange services are stopped (a run that stopped at C(verify)) gets the C(verify)
+    phase again, which starts them.
   - The recovery judgement is the one M(exchange_dr.recovery.recover_server) applies, so the plan and the role agree.
 options:
   _input:
@@ -22,7 +25,9 @@ options:
     type: dict
     required: true
   host:
-    description: The host's name, shown in the plan.
+    description:
+      - The host's inventory name, shown in the plan. Unless it is an IP address, its first DNS label must be the computer name
+        M(exchange_dr.recovery.exchange_info) read.
     type: str
     default: ""
   recover:
@@ -43,6 +48,16 @@ options:
       - The DR kit to re-apply after the recovery (a kit folder, docs/dr-kit.md); the plan gets a C(reapply) phase. C(None)
         or empty - no re-apply.
     type: str
+  dag_member:
+    description:
+      - "What the run knows of a database availability group membership besides the AD object's (C(ad_server.dag)): a
+        dict with C(dag) (the DAG's name from variables), C(via) (the inventory host that runs the DAG cmdlets), C(record)
+        or C(record_path) (the record an earlier C(dag_remove) wrote, or its file on the controller), C(kit) (a DR kit
+        manifest or its path), C(inventory) (every inventory host) and
+        C(recovering) (the hosts being recovered). A DAG member gets the C(dag_remove) and C(dag_add) phases, run on a
+        surviving member; a member with no surviving member in the inventory, or sources that disagree on its DAG, is
+        refused."
+    type: dict
 """
 
 EXAMPLES = r"""
@@ -73,7 +88,8 @@ _value:
       description: Why, and what to do about it; C(None) when not refused.
       type: str
     phases:
-      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, reapply, verify, email_router, final_verify."
+      description: "Phase name to whether it has work on this host: preflight, prerequisites, dag_remove, recover, reboot, reapply, verify,
+        dag_add, email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -98,6 +114,9 @@ _value:
       description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
       type: list
       elements: str
+    dag:
+      description: For a DAG member, C(name) (the DAG), C(source) (who said so), C(via) (the host that runs its DAG steps), C(members); else null.
+      type: dict
 """
 
 from typing import Any
@@ -107,14 +126,31 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import plan_host
 
 
-def dr_plan(  # noqa: PLR0917 - Jinja passes a filter's options by position too
-    info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True, kit: str | None = None
+def dr_plan(
+    info: Any,
+    *,
+    host: str = "",
+    recover: bool = True,
+    router: dict[str, Any] | None = None,
+    reboot_first: bool = True,
+    kit: str | None = None,
+    dag_member: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, kit=kit or None)
+    if dag_member is not None and not isinstance(dag_member, dict):
+        raise AnsibleFilterError(f"dr_plan: dag_member must be a dict or None, got {type(dag_member).__name__}")
+    return plan_host(
+        host or str((info or {}).get("computer_name") or ""),
+        info,
+        recover=recover,
+        router=router,
+        reboot_first=reboot_first,
+        kit=kit or None,
+        dag_member=dag_member,
+    )
 
 
 class FilterModule:

@@ -8,17 +8,24 @@ For internal collection use only. The `exchange_dr.recovery.dr_plan` filter turn
 and follows for real. A phase whose work is already done is left out, so a run interrupted at any phase completes without
 redoing finished work. The recovery judgement itself is `_exchange_setup.preflight()` and the prerequisite list is
 `_exchange_prerequisites.plan()`: the same code the recover_server and exchange_prerequisites roles rely on.
+
+A server whose AD object links it to a database availability group (`ad_server.dag`, from msExchMDBAvailabilityGroupLink),
+or that variables, a DR kit or the record of an earlier run name as one, gets two more phases run from a surviving DAG
+member (a lost server cannot run Exchange cmdlets): `dag_remove` before Setup (its copies, its membership, its cluster node)
+and `dag_add` after the services are verified (membership, copies with their settings, healthy copies). See docs/dag.md.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_dag as dag
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_prerequisites as prerequisites
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
 
-PHASES = ("preflight", "prerequisites", "recover", "reboot", "reapply", "verify", "email_router", "final_verify")
+PHASES = ("preflight", "prerequisites", "dag_remove", "recover", "reboot", "reapply", "verify", "dag_add", "email_router", "final_verify")
 
 
 @dataclass
@@ -31,6 +38,7 @@ class HostPlan:
     warnings: list[str] = field(default_factory=list)
     missing_prerequisites: list[str] = field(default_factory=list)
     email_router_installed: bool = False
+    dag: dict[str, Any] | None = None
 
     def add(self, phase: str, what: str) -> None:
         self.phases[phase] = True
@@ -55,6 +63,7 @@ class HostPlan:
             "warnings": list(self.warnings),
             "missing_prerequisites": list(self.missing_prerequisites),
             "email_router_installed": self.email_router_installed,
+            "dag": dict(self.dag) if self.dag else None,
         }
 
 
@@ -66,18 +75,29 @@ def plan_host(
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
     kit: str | None = None,
+    dag_member: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
 
-    info     the host's exchange_info result (None when the host is not an Exchange recovery target)
-    recover  the host is in the Exchange recovery group
-    router   None when the Email Router is not restored on this host, else what preflight learnt:
-             {"installed": bool | None, "service_state": str | None}
-    kit      the DR kit to re-apply after the recovery (docs/dr-kit.md), or None
+    info        the host's exchange_info result (None when the host is not an Exchange recovery target)
+    recover     the host is in the Exchange recovery group
+    router      None when the Email Router is not restored on this host, else what preflight learnt:
+                {"installed": bool | None, "service_state": str | None}
+    kit         the DR kit to re-apply after the recovery (docs/dr-kit.md), or None
+    dag_member  what the run knows of a DAG membership besides AD: {"dag": name from variables, "via": the host to run
+                the DAG cmdlets on, "record" or "record_path": the record of an earlier dag_remove, "kit": a DR kit
+                manifest (or its path), "inventory":
+                every inventory host, "recovering": the hosts being recovered}
     """
     plan = HostPlan(host, "skip")
     if recover and info is not None:
-        _plan_exchange(plan, info, reboot_first)
+        other = another_computer(host, info)
+        if other:
+            plan.exchange_action, plan.refusal = setup.REFUSE, other
+        else:
+            _plan_exchange(plan, info, reboot_first)
+        if plan.refusal is None:
+            _plan_dag(plan, host, info, dag_member or {})
     if plan.refusal is None:
         plan.phases["preflight"] = True
         if kit and recover and info is not None:
@@ -87,12 +107,35 @@ def plan_host(
             )
         if router is not None:
             _plan_router(plan, router)
-        if plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]:
+        if (plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]) and not plan.phases["verify"]:
             plan.add("verify", "check every Exchange service of the recovered server and start the Automatic ones that are stopped")
         if recover or router is not None:
             plan.phases["final_verify"] = True
             plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})
     return plan.to_dict()
+
+
+def another_computer(host: str, info: dict[str, Any]) -> str | None:
+    """Why the inventory host reached another computer (its name is not the computer's), or None. An inventory host that is
+    an IP address says nothing about the name; an FQDN is compared by its first label. Without this check a typo in
+    ansible_host would plan the recovery of whatever computer answers - and change it."""
+    computer = str(info.get("computer_name") or "").strip()
+    name = str(host or "").strip()
+    if not computer or not name:
+        return None
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    label = name.split(".", 1)[0]
+    if label.casefold() == computer.casefold():
+        return None
+    return (
+        f"The inventory host {name} answers as the computer {computer.upper()}: its address (ansible_host) reaches another "
+        f"computer, or Windows was installed with another name. Nothing was changed on {computer.upper()}. Point {name} at the "
+        f"new server, which must carry the lost server's name, or name the inventory entry after the computer it reaches."
+    )
 
 
 def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> None:
@@ -105,6 +148,11 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
     if verdict.action == setup.NOTHING:
         if any((info.get("pending_reboot") or {}).values()):
             plan.add("reboot", "restart: a restart is still pending after the recovery")
+        stopped = stopped_automatic_services(info)
+        if stopped:
+            # a run that stopped at verify (a service that would not start) left them so; verify starts them, final_verify
+            # only reads
+            plan.add("verify", f"start the Automatic Exchange services that are stopped: {', '.join(stopped)}")
         return
     try:
         prereq = prerequisites.plan(info)
@@ -118,6 +166,56 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
         plan.steps.insert(0, {"phase": "prerequisites", "what": verdict.msg})
     plan.add("recover", ("resume: " if verdict.action == setup.RESUME else "") + verdict.msg)
     plan.add("reboot", "restart if Setup left a restart pending (recover_server restarts and continues when Setup asks)")
+
+
+def _plan_dag(plan: HostPlan, host: str, info: dict[str, Any], given: dict[str, Any]) -> None:
+    """The DAG phases of a server that was a DAG member (AD says so, or variables, a kit or an earlier run's record)."""
+    ad = info.get("ad_server") or {}
+    server = str(ad.get("name") or info.get("computer_name") or host).upper()
+    try:
+        record = given.get("record") or dag.read_record(given.get("record_path"))
+        kit = dag.settings_from_kit(dag.load_kit(given.get("kit"), server), server) if given.get("kit") else None
+    except dag.DagError as e:
+        plan.refusal = f"{server}: {e}"
+        return
+    sources = [("Active Directory", ad.get("dag")), ("recover_dag_member_dag", given.get("dag")), ("the DR kit", (kit or {}).get("dag"))]
+    sources.append(("the record of an earlier run", (record or {}).get("dag")))
+    named = [(where, str(name)) for where, name in sources if name]
+    if not named:
+        return
+    if len({name.casefold() for _where, name in named}) > 1:
+        plan.refusal = f"{server} belongs to which DAG? " + "; ".join(f"{where} says {name}" for where, name in named) + ": fix the wrong one"
+        return
+    where, name = named[0]
+    members = list(ad.get("dag_members") or (record or {}).get("members") or (kit or {}).get("members") or [])
+    via = dag.choose_via(server, members, given.get("inventory") or [], given.get("recovering") or [], given.get("via"))
+    if via is None:
+        plan.refusal = (
+            f"{server} was a member of {name} (from {where}); its DAG steps run on a surviving member, and none is in the inventory"
+            f" (members: {', '.join(members) or 'unknown'}): add one to the inventory or set recover_dag_member_via"
+        )
+        return
+    plan.dag = {"name": name, "source": where, "via": via, "members": members, "kit": given.get("kit") if kit else None}
+    if plan.phases["recover"]:
+        plan.add(
+            "dag_remove",
+            f"on {via}: record the settings of {server}'s copies in {name}, remove its copies and its membership"
+            " (Remove-DatabaseAvailabilityGroupServer -ConfigurationOnly) and evict its cluster node",
+        )
+    plan.add(
+        "dag_add",
+        f"on {via}: add {server} back to {name} and its copies with their activation preference and lag times, and wait"
+        " until every copy is healthy (Get-MailboxDatabaseCopyStatus, Test-ReplicationHealth)",
+    )
+
+
+def stopped_automatic_services(info: dict[str, Any]) -> list[str]:
+    """Exchange services that should run (start mode Automatic, delayed or not) but do not."""
+    return sorted(
+        str(svc.get("name"))
+        for svc in info.get("services") or []
+        if str(svc.get("start_mode") or "").lower() in ("auto", "delayed") and str(svc.get("state") or "").lower() != "running"
+    )
 
 
 def _plan_router(plan: HostPlan, router: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ import yaml
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
 from simulator.clock import Clock, atomic_write_text
+from simulator.exchange import dag as exchange_dag
 from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
@@ -86,17 +87,37 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
-    # database availability groups (issue 13, docs/dr-kit.md): keyed by name as written
+    # database availability groups (exchange/model.py DagObject, behaviour in exchange/dag.py), keyed by name as written
     dags: dict[str, exchange_model.DagObject] = field(default_factory=dict)
 
     def dag_of(self, server: str) -> exchange_model.DagObject | None:
         """The DAG `server` is a member of (Get-MailboxServer's DatabaseAvailabilityGroup), or None."""
         return next((d for d in self.dags.values() if server.upper() in d.servers), None)
 
+    # mailbox restore requests of the Mailbox Replication service (simulator/exchange/mrs.py), keyed by request GUID
+    restore_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
+
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
-        """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
-        key = str(name).casefold()
-        return next((d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())), None)
+        """A database object by its key, name, GUID or identity (case-insensitive); the first when several match (use
+        find_databases where a name can be ambiguous: a 2007 recovery storage group database has its original's name)."""
+        if str(name) in self.databases:
+            return self.databases[str(name)]
+        found = self.find_databases(name)
+        return found[0] if found else None
+
+    def find_databases(self, identity: str) -> list[exchange_model.DatabaseObject]:
+        """Every database a DatabaseIdParameter value matches: a name or GUID, or on 2007 an identity
+        Server\\StorageGroup\\Name (or StorageGroup\\Name)."""
+        key = str(identity).casefold()
+        if "\\" in key:
+            return [d for d in self.databases.values() if d.identity.casefold() == key or d.identity.casefold().endswith("\\" + key)]
+        return [d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())]
+
+    def find_mailbox(self, identity: str) -> exchange_model.MailboxObject | None:
+        """A mailbox user by alias, display name, GUID, DOMAIN\\alias or alias@domain (MailboxIdParameter)."""
+        key = str(identity).casefold().rsplit("\\", maxsplit=1)[-1]
+        key = key.split("@", maxsplit=1)[0] if "@" in key else key
+        return next((m for m in self.mailboxes.values() if key in (m.alias.casefold(), m.display_name.casefold(), m.guid.casefold())), None)
 
     def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
         """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
@@ -185,6 +206,9 @@ class Domain:
             "roles": list(server.roles),
             "version": server.version,
         }
+        dag = exchange_dag.dag_of_server(org, server.name)
+        if dag is not None:  # the server object's link to its DAG (ServerSchema.DatabaseAvailabilityGroup)
+            attrs["msExchMDBAvailabilityGroupLink"] = exchange_dag.dag_distinguished_name(self.dn, org.organization, org.admin_group, dag.name)
         if not server.roles:
             del attrs["msExchCurrentServerRoles"]  # an attribute without a value is not on the object (LDAP returns none)
         return attrs
@@ -209,8 +233,9 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
+                {k: exchange_model.dag_from_dict(v) for k, v in ex.get("dags", {}).items()},
+                {k: dict(v) for k, v in ex.get("restore_requests", {}).items()},
             )
-            org.dags = {k: exchange_model.dag_from_dict(v) for k, v in ex.get("dags", {}).items()}
         return cls(
             name=d["name"],
             netbios=d["netbios"],
@@ -377,12 +402,11 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
         databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
-        dags = exchange_model.parse_dags(ex.get("dags"), builds)
+        dags = exchange_model.parse_dags(ex.get("dags"), builds, str(ex["organization"]))
+        exchange_dag.check_copies(dags, databases)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
-    org = ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
-    org.dags = dags
-    return org
+    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes, dags)
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:

@@ -1,7 +1,7 @@
 """Twins of the cmdlets the DR kit reads and re-applies (issue 13, docs/dr-kit.md), on top of cmdlets.py's binding: virtual
 directories and Outlook Anywhere, receive connectors (Mailbox and Hub Transport servers; an Edge's stay with the Edge's
-own twins), per-server transport settings, Exchange certificates, and the DAG reads (Get-MailboxServer,
-Get-DatabaseAvailabilityGroup, the copy properties of Get-MailboxDatabase).
+own twins), per-server transport settings, Exchange certificates, and Get-MailboxServer's DAG membership
+(Get-DatabaseAvailabilityGroup and the copy properties of Get-MailboxDatabase are simulator/exchange/dag.py's).
 
 Importing this module adds the cmdlets' parameters to cmdlets.SPECS_2010 and registers their behaviour. The rows were
 generated from MicrosoftDocs/office-docs-powershell exchange/exchange-ps/ExchangePowerShell/<cmdlet>.md (each parameter's
@@ -351,11 +351,6 @@ DOCUMENTED: dict[str, tuple[tuple[Any, ...], ...]] = {
     ),
     "Get-MailboxServer": (
         ('Identity', 'MailboxServerIdParameter', ALL, (), 1, _ALL5),
-        ('DomainController', 'Fqdn', ALL, (), None, _ALL5),
-        ('Status', 'SwitchParameter', ALL, (), None, _ALL5),
-    ),
-    "Get-DatabaseAvailabilityGroup": (
-        ('Identity', 'DatabaseAvailabilityGroupIdParameter', ALL, (), 1, _ALL5),
         ('DomainController', 'Fqdn', ALL, (), None, _ALL5),
         ('Status', 'SwitchParameter', ALL, (), None, _ALL5),
     ),
@@ -786,7 +781,7 @@ def enable_exchange_certificate(shell: ExchangeShell, set_name: str, bound: dict
     return []
 
 
-# -- DAG membership and copy settings -------------------------------------------------------------------------------------------------
+# -- DAG membership -------------------------------------------------------------------------------------------------
 @behaviour("Get-MailboxServer")
 def get_mailbox_server(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
     org = shell.organization
@@ -801,55 +796,6 @@ def get_mailbox_server(shell: ExchangeShell, set_name: str, bound: dict[str, Any
         dag = org.dag_of(name)
         out.append({"Name": name, "Identity": name, "DatabaseAvailabilityGroup": dag.name if dag else None, "AdminDisplayVersion": server.display_version()})
     return out
-
-
-@behaviour("Get-DatabaseAvailabilityGroup")
-def get_database_availability_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
-    org = shell.organization
-    dags = list(org.dags.values()) if org else []
-    if "Identity" in bound:
-        dags = [d for d in dags if d.name.casefold() == str(bound["Identity"]).casefold()]
-        if not dags:
-            raise cmdlets._not_found(shell, bound["Identity"])
-    return [
-        {
-            "Name": d.name,
-            "Identity": d.name,
-            "Servers": list(d.servers),
-            "WitnessServer": d.witness_server,
-            "WitnessDirectory": d.witness_directory,
-            "AlternateWitnessServer": d.alternate_witness_server,
-            "AlternateWitnessDirectory": d.alternate_witness_directory,
-            "DatacenterActivationMode": d.datacenter_activation_mode,
-        }
-        for d in sorted(dags, key=lambda d: d.name.casefold())
-    ]
-
-
-_database_behaviour = BEHAVIOURS["get-mailboxdatabase"]
-
-
-@behaviour("Get-MailboxDatabase")
-def get_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
-    """cmdlets.py's objects plus the copy properties (2010+): ActivationPreference, ReplayLagTimes, TruncationLagTimes are
-    arrays of server/value pairs (KeyValuePair objects in the snap-in; a remote session deserializes them as text
-    '[EX01, 1]')."""
-    objects = _database_behaviour(shell, set_name, bound)
-    org = shell.organization
-    if shell.product == "2007" or org is None:
-        return objects
-    for obj in objects:
-        db = org.database(obj["Name"])
-        if db is None:
-            continue
-        for prop, key in (
-            ("ActivationPreference", "activation_preference"),
-            ("ReplayLagTimes", "replay_lag_time"),
-            ("TruncationLagTimes", "truncation_lag_time"),
-        ):
-            pairs = [(s, db.copy_setting(s, key)) for s in db.copies]
-            obj[prop] = [f"[{s}, {v}]" for s, v in pairs] if shell.method == "remote" else [{"Key": s, "Value": v} for s, v in pairs]
-    return objects
 
 
 def pfx_base64(data: bytes) -> str:

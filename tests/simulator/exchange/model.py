@@ -12,6 +12,8 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
                                 recovery: false, circular_logging: false}
         databases:
           DB01:
+            name: DB01                   # default: the key (a 2007 recovery storage group database has its original's
+                                         # name: give it another key and the name here)
             server: EX01                 # the server hosting the (active) database
             kind: mailbox                # mailbox | public_folder (public folder databases: 2007 and 2010 only)
             edb_file_path: 'D:\\DB01\\DB01.edb'
@@ -25,15 +27,16 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             deleted_item_retention: "14.00:00:00"
             mailbox_retention: "30.00:00:00"          # mailbox databases only
             retain_deleted_items_until_backup: false
-            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+); default: [server]
-            copy_settings:               # optional, per copy (issue 13): activation preference (default: position in copies),
-              EX02: {activation_preference: 2, replay_lag_time: "7.00:00:00", truncation_lag_time: "00:00:00"}
+            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+), in activation preference order; default: [server]
+            copy_settings:               # optional, per copy: ActivationPreference (default: the position in copies; given, it
+              EX02: {replay_lag_time: "1.00:00:00", truncation_lag_time: "02:00:00"}   # orders copies), ReplayLagTime and
+                                         # TruncationLagTime (00:00:00 to 14.00:00:00)
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
-        dags:                            # database availability groups (2010+; issue 13, docs/dr-kit.md)
-          DAG1: {servers: [EX01, EX02], witness_server: FS01.contoso.local, witness_directory: 'C:\\DAG1',
-                 alternate_witness_server: null, alternate_witness_directory: null, datacenter_activation_mode: 'Off'}
+        dags:                            # database availability groups (2010+; issue 13, docs/dag.md and docs/dr-kit.md)
+          DAG1: {servers: [EX01, EX02], witness_server: FS01, witness_directory: 'C:\\DAG1', alternate_witness_server: null,
+                 alternate_witness_directory: null, datacenter_activation_mode: 'Off', cluster_nodes: [EX01, EX02]}
 
 Defaults and ranges: PS Set-MailboxDatabase (DeletedItemRetention 14.00:00:00, MailboxRetention 30.00:00:00, both 00:00:00 to
 24855.03:14:07; RetainDeletedItemsUntilBackup $false; AllowFileRestore $false).
@@ -118,22 +121,22 @@ class DatabaseObject:
     mailbox_retention: str | None = DEFAULT_MAILBOX_RETENTION
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
-    # per copy (upper-case server): activation_preference, replay_lag_time, truncation_lag_time (PS Add-/Set-MailboxDatabaseCopy)
+    # DAG copies (dag.py): per server {replay_lag_time, truncation_lag_time}; the Replication service's runtime state of
+    # each passive copy (seeding start and length) is `replication` - both persist in domain.json
     copy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replication: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def copy_setting(self, server: str, key: str) -> Any:
-        """A copy's ActivationPreference (default: its position in `copies`), ReplayLagTime or TruncationLagTime (default 00:00:00)."""
-        value = (self.copy_settings.get(server.upper()) or {}).get(key)
-        if value is not None:
-            return value
+        """A copy's ActivationPreference (its position in `copies`), ReplayLagTime or TruncationLagTime (default 00:00:00)."""
         if key == "activation_preference":
             return self.copies.index(server.upper()) + 1 if server.upper() in self.copies else None
-        return "00:00:00"
+        return (self.copy_settings.get(server.upper()) or {}).get(key) or "00:00:00"
 
 
 @dataclass
 class DagObject:
-    """A database availability group (2010+): its member servers and witness (PS Get-DatabaseAvailabilityGroup)."""
+    """A database availability group (2010+): its member servers and witness (PS Get-DatabaseAvailabilityGroup) and the
+    nodes of its failover cluster (a member removed with -ConfigurationOnly stays a node until it is evicted)."""
 
     name: str
     servers: list[str] = field(default_factory=list)
@@ -142,6 +145,24 @@ class DagObject:
     alternate_witness_server: str | None = None
     alternate_witness_directory: str | None = None
     datacenter_activation_mode: str = "Off"
+    cluster_nodes: list[str] = field(default_factory=list)
+    guid: str = ""
+
+    @property
+    def identity(self) -> str:
+        """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
+        group database has the name of the database it recovers, so only the identity tells them apart."""
+        return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
+
+
+def next_log_prefix(used: set[str]) -> str:
+    """The lowest E00-EFF prefix not in `used` (upper case): the prefix a new database or storage group gets on a server
+    (modelled: Exchange numbers the log streams of a server E00, E01, ...)."""
+    for n in range(256):
+        prefix = f"E{n:02X}"
+        if prefix not in used:
+            return prefix
+    raise ModelError("no free log prefix on the server (E00-EFF are all in use)")
 
 
 @dataclass
@@ -202,6 +223,7 @@ def _timespan(where: str, value: Any) -> str:
 
 _SG_KEYS = {"server", "log_folder_path", "system_folder_path", "log_prefix", "recovery", "circular_logging"}
 _DB_KEYS = {
+    "name",
     "server",
     "kind",
     "guid",
@@ -218,15 +240,6 @@ _DB_KEYS = {
     "retain_deleted_items_until_backup",
     "copies",
     "copy_settings",
-}
-_COPY_KEYS = {"activation_preference", "replay_lag_time", "truncation_lag_time"}
-_DAG_KEYS = {
-    "servers",
-    "witness_server",
-    "witness_directory",
-    "alternate_witness_server",
-    "alternate_witness_directory",
-    "datacenter_activation_mode",
 }
 
 
@@ -318,7 +331,7 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
         if kind == "public_folder" and "mailbox_retention" in spec:
             raise ModelError(f"{where}.mailbox_retention: public folder databases have no mailbox retention")
         db = DatabaseObject(
-            name=str(name),
+            name=str(spec.get("name", name)),
             server=server,
             guid=str(spec.get("guid") or default_guid(organization, "database", str(name))),
             edb_file_path=edb,
@@ -335,39 +348,76 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
             mailbox_retention=_timespan(f"{where}.mailbox_retention", mailbox_retention) if mailbox_retention is not None else None,
             retain_deleted_items_until_backup=_bool(f"{where}.retain_deleted_items_until_backup", spec.get("retain_deleted_items_until_backup", False)),
             copies=[str(c).upper() for c in copies],
-            copy_settings=_copy_settings(f"{where}.copy_settings", spec.get("copy_settings"), [str(c).upper() for c in copies]),
         )
+        db.copy_settings, db.copies = _copy_settings(f"{where}.copy_settings", spec.get("copy_settings"), db.copies)
         _check_unique_files(where, db, out)
         out[str(name)] = db
     return out
 
 
-def _copy_settings(where: str, raw: Any, copies: list[str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+MAX_LAG_SECONDS = 14 * 86400  # ReplayLagTime and TruncationLagTime: 0 to 14 days (PS Add-MailboxDatabaseCopy; ODX database-copies.md)
+_COPY_SETTING_KEYS = ("replay_lag_time", "truncation_lag_time")
+
+
+def lag_timespan(value: Any) -> str:
+    """A replay or truncation lag as Exchange prints it; ValueError outside 00:00:00-14.00:00:00."""
+    seconds = parse_timespan(value)
+    if seconds > MAX_LAG_SECONDS:
+        raise ValueError(f"{value!r} is above the maximum 14.00:00:00 (14 days)")
+    return format_timespan(seconds)
+
+
+def _copy_settings(where: str, raw: Any, copies: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(per copy lag times, the copies in activation preference order): a preference given orders the copies (it must be
+    1 to the number of copies, each once); the lag times are 00:00:00 to 14.00:00:00."""
     if raw is None:
-        return out
+        return {}, copies
     if not isinstance(raw, dict):
         raise ModelError(f"{where}: expected a mapping of server -> {{activation_preference, replay_lag_time, truncation_lag_time}}")
-    for server, entry in raw.items():
-        key = str(server).upper()
-        if key not in copies:
-            raise ModelError(f"{where}.{server}: {server} holds no copy of this database (copies: {', '.join(copies)})")
-        spec = _keys(f"{where}.{server}", entry, _COPY_KEYS)
-        settings: dict[str, Any] = {}
+    out: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, int] = {}
+    for server, settings in raw.items():
+        key = f"{where}.{server}"
+        if str(server).upper() not in copies:
+            raise ModelError(f"{key}: {server} holds no copy (copies: {', '.join(copies)})")
+        spec = _keys(key, settings or {}, {"activation_preference", *_COPY_SETTING_KEYS})
         if "activation_preference" in spec:
             pref = spec["activation_preference"]
-            if isinstance(pref, bool) or not isinstance(pref, int) or pref < 1:
-                raise ModelError(f"{where}.{server}.activation_preference: expected a number from 1, got {pref!r}")
-            settings["activation_preference"] = pref
-        for lag in ("replay_lag_time", "truncation_lag_time"):
-            if lag in spec:
-                settings[lag] = _timespan(f"{where}.{server}.{lag}", spec[lag])
-        out[key] = settings
-    return out
+            if isinstance(pref, bool) or not isinstance(pref, int) or not 1 <= pref <= len(copies):
+                raise ModelError(f"{key}.activation_preference: expected a number from 1 to the number of copies ({len(copies)}), got {pref!r}")
+            if pref in wanted.values():
+                raise ModelError(f"{key}.activation_preference: {pref} is already the preference of another copy")
+            wanted[str(server).upper()] = pref
+        try:
+            out[str(server).upper()] = {k: lag_timespan(spec[k]) for k in _COPY_SETTING_KEYS if k in spec}
+        except ValueError as e:
+            raise ModelError(f"{key}: {e}") from None
+    ordered = [c for c in copies if c not in wanted]
+    for server, pref in sorted(wanted.items(), key=lambda kv: kv[1]):
+        ordered.insert(pref - 1, server)
+    return out, ordered
 
 
-def parse_dags(raw: Any, servers: dict[str, str]) -> dict[str, DagObject]:
-    """domain.exchange.dags: name -> members and witness; members are 2010+ servers, each in one DAG at most."""
+_DAG_KEYS = {
+    "servers",
+    "witness_server",
+    "witness_directory",
+    "alternate_witness_server",
+    "alternate_witness_directory",
+    "datacenter_activation_mode",
+    "cluster_nodes",
+    "guid",
+}
+
+
+def _release(build: str) -> str:
+    major, minor = build.split(".")[:2]
+    return f"{major}.{minor}" if major == "15" else major
+
+
+def parse_dags(raw: Any, servers: dict[str, str], organization: str = "") -> dict[str, DagObject]:
+    """domain.exchange.dags: name -> members and witness; members are 2010+ servers of one release, each in one DAG at
+    most (ODX manage-ha/dag-memberships.md). `servers`: upper-case server name -> its build."""
     out: dict[str, DagObject] = {}
     if raw is None:
         return out
@@ -380,24 +430,31 @@ def parse_dags(raw: Any, servers: dict[str, str]) -> dict[str, DagObject]:
         members = spec["servers"]
         if not isinstance(members, list) or any(str(m).upper() not in servers for m in members):
             raise ModelError(f"{where}.servers: expected a list of Exchange servers of domain.exchange.servers, got {members!r}")
+        members = [str(m).upper() for m in members]
         for m in members:
-            key = str(m).upper()
-            if servers[key].startswith("8."):
-                raise ModelError(f"{where}.servers: {key} runs Exchange 2007, which has no database availability groups")
-            if key in member_of:
-                raise ModelError(f"{where}.servers: {key} is already a member of {member_of[key]}")
-            member_of[key] = str(name)
+            if servers[m].startswith("8."):
+                raise ModelError(f"{where}.servers: {m} runs Exchange 2007, which has no database availability groups")
+            if m in member_of:
+                raise ModelError(f"{where}.servers: {m} is already a member of {member_of[m]} (a server is in one DAG at most)")
+            member_of[m] = str(name)
+        if len({_release(servers[m]) for m in members}) > 1:
+            raise ModelError(f"{where}.servers: the members must run one Exchange release, got {', '.join(f'{m} {servers[m]}' for m in members)}")
         mode = str(spec.get("datacenter_activation_mode", "Off"))
         if mode not in ("Off", "DagOnly"):
             raise ModelError(f"{where}.datacenter_activation_mode: expected Off or DagOnly, got {mode!r}")
+        nodes = spec.get("cluster_nodes", members)
+        if not isinstance(nodes, list) or any(str(n).upper() not in servers for n in nodes):
+            raise ModelError(f"{where}.cluster_nodes: expected a list of Exchange servers, got {nodes!r}")
         out[str(name)] = DagObject(
             name=str(name),
-            servers=[str(m).upper() for m in members],
+            servers=members,
             witness_server=spec.get("witness_server"),
             witness_directory=spec.get("witness_directory"),
             alternate_witness_server=spec.get("alternate_witness_server"),
             alternate_witness_directory=spec.get("alternate_witness_directory"),
             datacenter_activation_mode=mode,
+            cluster_nodes=[str(n).upper() for n in nodes],
+            guid=str(spec.get("guid") or default_guid(organization, "dag", str(name))),
         )
     return out
 

@@ -161,7 +161,7 @@ def test_the_customised_server_reads_as_the_estate_says(ex01: Host) -> None:
     assert sh.invoke("Get-MailboxServer", Identity="EX01")[0]["DatabaseAvailabilityGroup"] == "DAG1"
     assert sh.invoke("Get-DatabaseAvailabilityGroup", Identity="DAG1")[0]["Servers"] == ["EX01", "EX02"]
     db = sh.invoke("Get-MailboxDatabase", Server="EX01")[0]
-    assert db["ReplayLagTimes"] == [{"Key": "EX01", "Value": "00:00:00"}, {"Key": "EX02", "Value": "7.00:00:00"}]
+    assert db["ReplayLagTimes"] == [{"Key": {"Name": "EX01"}, "Value": "00:00:00"}, {"Key": {"Name": "EX02"}, "Value": "7.00:00:00"}]  # ADObjectId keys
     remote = shell(ex01, "remote").invoke("Get-MailboxDatabase", Server="EX01")[0]
     assert remote["ActivationPreference"] == ["[EX01, 1]", "[EX02, 2]"]  # deserialized by a remote session
     config = ex01.read_bytes(f"{INSTALL}\\Bin\\EdgeTransport.exe.config").decode()

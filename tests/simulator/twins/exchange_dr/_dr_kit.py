@@ -34,7 +34,9 @@ def kit_pairs(value: Any) -> list[Any]:
     out: list[Any] = []
     for item in value if isinstance(value, list) else ([] if value is None else [value]):
         if isinstance(item, dict) and item.get("Key") is not None:
-            out.append({"key": str(item["Key"]), "value": text(item.get("Value")) or ""})
+            key = item["Key"]
+            # [string] of the pair's Key, an ADObjectId: its Name (the server)
+            out.append({"key": str(key.get("Name") if isinstance(key, dict) else key), "value": text(item.get("Value")) or ""})
         elif item is not None:
             out.append(str(item))
     return out

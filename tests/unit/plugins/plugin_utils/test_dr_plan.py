@@ -41,7 +41,7 @@ def recovered() -> dict[str, Any]:
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False})
-    assert plan["run"] == [p for p in PHASES if p != "reapply"]  # no DR kit given
+    assert plan["run"] == [p for p in PHASES if p != "reapply" and not p.startswith("dag_")]  # no DR kit given, not a DAG member
     assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
@@ -61,6 +61,22 @@ def test_interrupted_after_setup_needs_only_the_reboot() -> None:
     info["pending_reboot"]["pending_file_rename"] = True
     plan = plan_host("EX01", info)
     assert plan["run"] == ["preflight", "reboot", "verify", "final_verify"]
+
+
+def test_a_rerun_after_a_service_would_not_start_verifies_again() -> None:
+    """A run that stopped at verify (MSExchangeTransport would not start) left Exchange configured with the service stopped:
+    final_verify only reads, so the rerun needs verify (which starts it), or it could never complete."""
+    info = recovered()
+    info["services"] = [
+        {"name": "MSExchangeIS", "start_mode": "auto", "state": "running"},
+        {"name": "MSExchangeTransport", "start_mode": "auto", "state": "stopped"},
+        {"name": "MSExchangeImap4", "start_mode": "manual", "state": "stopped"},
+    ]
+    plan = plan_host("EX01", info, router={"installed": True, "service_state": "running"})
+    assert plan["run"] == ["preflight", "verify", "email_router", "final_verify"]
+    assert plan["steps"][0]["what"] == "start the Automatic Exchange services that are stopped: MSExchangeTransport"
+    info["services"][1]["state"] = "running"
+    assert "verify" not in plan_host("EX01", info)["run"]
 
 
 def test_interrupted_setup_resumes() -> None:
@@ -96,6 +112,20 @@ def test_refusals_stop_the_host_before_anything_runs(changes: dict[str, Any], wo
     assert plan["lines"] == [f"REFUSED: {plan['refusal']}"]
 
 
+@pytest.mark.parametrize("host", ["EX01", "ex01.contoso.local", "192.0.2.10", "[2001:db8::10]"])
+def test_an_inventory_host_that_reaches_its_own_computer_is_planned(host: str) -> None:
+    assert not plan_host(host, lost())["refused"]
+
+
+def test_an_inventory_host_that_reaches_another_computer_is_refused() -> None:
+    """A typo in ansible_host: the inventory's EX01 reaches FS01. Without the check the plan would be FS01's (and the router
+    phase would install on it)."""
+    plan = plan_host("EX01", lost(computer_name="FS01", ad_server__exists=False), router={"installed": False})
+    assert plan["refused"] and plan["run"] == []
+    assert plan["refusal"].startswith("The inventory host EX01 answers as the computer FS01: its address (ansible_host) reaches another computer")
+    assert "Nothing was changed on FS01" in plan["refusal"]
+
+
 def test_router_only_host() -> None:
     plan = plan_host("CRM01", None, recover=False, router={"installed": True, "service_state": "stopped"})
     assert plan["run"] == ["preflight", "email_router", "final_verify"]
@@ -111,7 +141,7 @@ def test_filter() -> None:
 
 def test_a_dr_kit_adds_the_reapply_phase_after_the_reboot() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False}, kit="/srv/kits/EX01")
-    assert plan["run"] == list(PHASES)
+    assert plan["run"] == [p for p in PHASES if not p.startswith("dag_")]
     assert [s["phase"] for s in plan["steps"]].index("reapply") == 3
     assert plan["lines"][3].startswith("4. reapply: re-apply the DR kit /srv/kits/EX01")
 
@@ -125,3 +155,63 @@ def test_no_reapply_for_a_refused_host_or_a_router_only_host() -> None:
     refused = lost(ad_server__exists=False)
     assert not plan_host("EX01", refused, kit="/srv/kits")["phases"]["reapply"]
     assert not plan_host("RTR01", None, recover=False, router={"installed": True}, kit="/srv/kits")["phases"]["reapply"]
+# -- a lost DAG member ------------------------------------------------------------------------------------------------------
+INVENTORY = ["EX01", "EX02", "FS01"]
+
+
+def dag_member(**changes: Any) -> dict[str, Any]:
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"], **changes)
+    return info
+
+
+def test_a_lost_dag_member_gets_dag_remove_before_setup_and_dag_add_after_verify() -> None:
+    plan = plan_host("EX02", dag_member(), dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "verify", "dag_add", "final_verify"]
+    assert plan["dag"] == {"name": "DAG1", "source": "Active Directory", "via": "EX01", "members": ["EX01", "EX02"], "kit": None}
+    steps = {s["phase"]: s["what"] for s in plan["steps"]}
+    assert steps["dag_remove"].startswith("on EX01: record the settings of EX02's copies in DAG1")
+    assert "wait until every copy is healthy" in steps["dag_add"]
+
+
+def test_a_recovered_dag_member_only_checks_its_copies() -> None:
+    info = recovered()
+    info["computer_name"] = "EX02"
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"])
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "dag_add", "final_verify"]
+
+
+def test_a_rerun_after_the_removal_knows_the_dag_from_the_record(tmp_path: Any) -> None:
+    from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_dag
+
+    path = tmp_path / "dag-member-EX02.json"
+    _exchange_dag.write_record(str(path), {"schema": _exchange_dag.RECORD_SCHEMA, "server": "EX02", "dag": "DAG1", "members": ["EX01", "EX02"], "copies": []})
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02")  # the membership is gone from AD
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"], "record_path": str(path)})
+    assert plan["dag"]["source"] == "the record of an earlier run" and plan["dag"]["via"] == "EX01"
+    assert plan["phases"]["dag_remove"] and plan["phases"]["dag_add"]
+    assert not plan_host("EX02", info, dag_member={"inventory": INVENTORY, "record_path": str(tmp_path / "none.json")})["dag"]
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        (
+            {"inventory": ["EX02"], "recovering": ["EX02"]},
+            "EX02 was a member of DAG1 (from Active Directory); its DAG steps run on a surviving member, and none is in the inventory",
+        ),
+        ({"inventory": INVENTORY, "dag": "DAG2"}, "Active Directory says DAG1; recover_dag_member_dag says DAG2"),
+        ({"inventory": INVENTORY, "kit": {"server": {"name": "EX01"}, "dag": {"name": "DAG1"}}}, "EX02: the DR kit is of EX01, not of EX02"),
+    ],
+)
+def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], refusal: str) -> None:
+    plan = plan_host("EX02", dag_member(), dag_member=given)
+    assert plan["refused"] and refusal in plan["refusal"]
+
+
+def test_a_lost_dag_member_with_a_kit_reapplies_it_before_verify_and_rejoins_the_dag_after() -> None:
+    plan = plan_host("EX02", dag_member(), kit="/srv/kits", dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "reapply", "verify", "dag_add", "final_verify"]
+    assert plan["run"] == [p for p in PHASES if p != "email_router"]
