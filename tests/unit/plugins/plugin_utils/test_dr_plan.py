@@ -155,6 +155,8 @@ def test_no_reapply_for_a_refused_host_or_a_router_only_host() -> None:
     refused = lost(ad_server__exists=False)
     assert not plan_host("EX01", refused, kit="/srv/kits")["phases"]["reapply"]
     assert not plan_host("RTR01", None, recover=False, router={"installed": True}, kit="/srv/kits")["phases"]["reapply"]
+
+
 # -- a lost DAG member ------------------------------------------------------------------------------------------------------
 INVENTORY = ["EX01", "EX02", "FS01"]
 
