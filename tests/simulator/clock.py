@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Longest single real sleep while waiting, so a waiter notices new deadlines that change the rate.
@@ -82,8 +82,12 @@ class Clock:
             return self._sim_at(self._real())
 
     def now(self) -> datetime:
-        """Simulated time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.time(), UTC)
+        """Simulated time as an aware UTC datetime, truncated to the microsecond. datetime rounds to the nearest one, which
+        can put now() up to half a microsecond after time(): an event written at this instant would then not be "at or
+        after" now(), a query's result depending on the float's last digits."""
+        sim = self.time()
+        moment = datetime.fromtimestamp(sim, UTC)
+        return moment if moment.timestamp() <= sim else moment - timedelta(microseconds=1)
 
     def real_seconds(self, sim_seconds: float) -> float:
         """Real seconds a simulated wait of this length takes (when nothing else is warping time)."""

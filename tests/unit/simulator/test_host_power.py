@@ -158,6 +158,12 @@ def test_clock_runs_fast_only_while_something_waits() -> None:
     assert clock.time() - t1 == pytest.approx(0.05, abs=1e-6)  # back to wall-clock rate
 
 
+def test_clock_now_is_never_after_time() -> None:
+    clock = Clock(wall=VirtualWall(start=1_700_000_000.0000007))  # datetime would round this up to .000001
+    assert clock.now().timestamp() <= clock.time()
+    assert clock.time() - clock.now().timestamp() < 1e-6
+
+
 def test_clock_sleep_on_the_system_clock_reaches_its_deadline() -> None:
     clock = Clock(time_scale=0.002)
     t0 = clock.time()
