@@ -27,12 +27,12 @@ def host(tmp_path):
     return make_host(tmp_path, time_scale=0.001, reboot_seconds=600)
 
 
-def wait_until_up(host, limit: float = 3600) -> None:
-    """Let simulated time pass, a second at a time, until the host answers (make_host's clock moves only while we wait)."""
+def wait_until_up(host, limit: float = 3600, step: float = 5) -> None:
+    """Let simulated time pass, `step` seconds at a time, until the host answers (make_host's clock moves only while we wait)."""
     t0 = host.clock.time()
     while not host.is_up():
         assert host.clock.time() - t0 < limit, "host did not come back"
-        host.clock.sleep(1)
+        host.clock.sleep(step)
 
 
 def test_reboot_takes_the_host_down_and_moves_boot_time(host) -> None:
