@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +32,8 @@ SUITES: dict[str, list[str]] = {
     "unit": ["tests/unit", "-n", "2", "--dist", "loadfile"],
     "simulator": ["tests/simulator/tests", "-m", "slow", "-n", "2", "--dist", "loadfile"],
 }
-BUSY_LOOP = "while True:\n    pass\n"
+# Spins a CPU until its parent (this tool) is gone, so an interrupted soak never leaves load behind.
+BUSY_LOOP = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _spin in range(1_000_000):\n        pass\n"
 
 
 @dataclass
@@ -152,6 +154,10 @@ def report(outcomes: list[Outcome], runs: int, load: int, wall: float) -> str:
     return "\n".join(text)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20, help="how many times to run each suite (default 20)")
@@ -168,18 +174,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs < 1 or args.load < 0:
         parser.error("--runs must be at least 1 and --load at least 0")
     args.out.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the load and the running pytest like Ctrl-C does
     outcomes: list[Outcome] = []
     started = time.monotonic()
     print(f"soak: {args.runs} run(s) of {', '.join(suites)} with {args.load} busy-loop process(es); output in {args.out}", flush=True)
-    with cpu_load(args.load):
-        for run in range(1, args.runs + 1):
-            for suite in suites:
-                outcome = run_suite(run, suite, args.out, args.pytest_args, args.timeout)
-                outcomes.append(outcome)
-                status = "ok" if outcome.ok else f"FAILED: {', '.join(sorted(outcome.failed))}"
-                print(f"run {run:2d}/{args.runs} {suite:<9} {outcome.tests:4d} tests {outcome.seconds:6.0f} s  {status}", flush=True)
+    interrupted = False
+    try:
+        with cpu_load(args.load):
+            for run in range(1, args.runs + 1):
+                for suite in suites:
+                    outcome = run_suite(run, suite, args.out, args.pytest_args, args.timeout)
+                    outcomes.append(outcome)
+                    status = "ok" if outcome.ok else f"FAILED: {', '.join(sorted(outcome.failed))}"
+                    print(f"run {run:2d}/{args.runs} {suite:<9} {outcome.tests:4d} tests {outcome.seconds:6.0f} s  {status}", flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("soak: interrupted; the table covers the runs that finished", flush=True)
     print()
-    print(report(outcomes, args.runs, args.load, time.monotonic() - started))
+    print(report(outcomes, len({o.run for o in outcomes}), args.load, time.monotonic() - started))
+    if interrupted:
+        return 130
     return 0 if all(o.ok for o in outcomes) else 1
 
 
