@@ -98,6 +98,20 @@ def cpu_load(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
                 proc.wait()
 
 
+def stop_group(proc: subprocess.Popen[bytes], grace: float = 30) -> None:
+    """Ctrl-C to pytest and its workers (fixtures tear down: the estates they started are stopped), then SIGKILL."""
+    for signum, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run_suite(run: int, suite: str, out: Path, extra: Sequence[str], timeout: float) -> Outcome:
     """One pytest run of `suite`, its JUnit XML and output kept in `out`."""
     junit = out / f"run{run:02d}-{suite}.xml"
@@ -106,11 +120,17 @@ def run_suite(run: int, suite: str, out: Path, extra: Sequence[str], timeout: fl
     argv = [PYTHON, "-m", "pytest", *SUITES[suite], "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *extra]
     started = time.monotonic()
     with log.open("w") as fh:
+        # its own process group, so that stopping it reaches the xdist workers too
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         try:
-            rc = subprocess.run(argv, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout, check=False).returncode
+            rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            stop_group(proc)
             rc = -1
             fh.write(f"\nsoak_tests: pytest did not finish within {timeout:.0f} s\n")
+        except KeyboardInterrupt:
+            stop_group(proc)
+            raise
     outcome = Outcome(run, suite, rc, time.monotonic() - started, log=log)
     if junit.exists():
         try:
@@ -129,7 +149,7 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def report(outcomes: list[Outcome], runs: int, load: int, wall: float) -> str:
+def report(outcomes: list[Outcome], runs: int, load: int, wall: float, suites: Sequence[str] = ()) -> str:
     """The per-run and per-test tables and a summary line."""
     per_run = [[str(o.run), o.suite, str(o.tests), str(len(o.failed)), str(o.rc), f"{o.seconds:.0f}", "ok" if o.ok else "FAILED"] for o in outcomes]
     text = ["Per run:", table(per_run, ["run", "suite", "tests", "failed", "rc", "seconds", "result"]), ""]
@@ -146,7 +166,7 @@ def report(outcomes: list[Outcome], runs: int, load: int, wall: float) -> str:
     else:
         text += ["Failures per test: none", ""]
     red = sorted({o.run for o in outcomes if not o.ok})
-    suites = sorted({o.suite for o in outcomes})
+    suites = sorted(set(suites) | {o.suite for o in outcomes})
     text.append(
         f"{runs} runs of {', '.join(suites)} under {load} busy-loop process(es): {len(red)} run(s) with a failure"
         f"{' (' + ', '.join(map(str, red)) + ')' if red else ''}; {len(by_test)} distinct failing test(s); wall time {wall / 60:.1f} min"
@@ -191,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         interrupted = True
         print("soak: interrupted; the table covers the runs that finished", flush=True)
     print()
-    print(report(outcomes, len({o.run for o in outcomes}), args.load, time.monotonic() - started))
+    print(report(outcomes, len({o.run for o in outcomes}), args.load, time.monotonic() - started, suites))
     if interrupted:
         return 130
     return 0 if all(o.ok for o in outcomes) else 1

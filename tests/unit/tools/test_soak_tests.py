@@ -64,9 +64,15 @@ def test_report_without_failures() -> None:
 
 def test_a_pytest_run_that_fails_without_a_failing_case_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     class Done:
-        returncode = 4  # pytest's "usage error": no JUnit file, no test case
+        pid = 0
 
-    monkeypatch.setattr(soak_tests.subprocess, "run", lambda *args, **kwargs: Done())
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def wait(self, timeout: float | None = None) -> int:
+            return 4  # pytest's "usage error": no JUnit file, no test case
+
+    monkeypatch.setattr(soak_tests.subprocess, "Popen", Done)
     outcome = soak_tests.run_suite(1, "unit", tmp_path, [], timeout=10)
     assert not outcome.ok and list(outcome.failed) == ["unit (pytest run)"]
 
