@@ -23,8 +23,10 @@ from typing import Any
 
 import yaml
 
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
 from simulator.clock import Clock, VirtualWall, atomic_write_text
+from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
 from simulator.hoststate import Account, HostState
@@ -32,8 +34,7 @@ from simulator.hoststate import Account, HostState
 WINRM_PORTS = (5985, 5986)
 AUTO_NETWORK = ipaddress.ip_network("127.64.0.0/10")  # where `auto` addresses are drawn (random: parallel runs never collide)
 DEFAULT_ADMIN_GROUP = "Exchange Administrative Group (FYDIBOHF23SPDLT)"
-# msExchCurrentServerRoles bits (community source, exchange-recovery-facts.md section 1)
-ROLE_BITS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}
+# msExchCurrentServerRoles bits: the controller's table (ROLE_BITS above, plugin_utils/_exchange_versions.py)
 EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "Edge")
 LEGACY_EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge")  # 2007/2010: separate roles
 _NETBIOS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
@@ -81,6 +82,29 @@ class ExchangeOrganization:
     admin_group: str = DEFAULT_ADMIN_GROUP
     servers: dict[str, ExchangeServerObject] = field(default_factory=dict)  # keyed by upper-case name
     scripting_agent_enabled: bool = False  # the "Scripting Agent" cmdlet extension agent (recovery fails without its config file)
+    # database objects (simulator/exchange/model.py): keyed by name as written
+    storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
+    databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
+    mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+
+    def database(self, name: str) -> exchange_model.DatabaseObject | None:
+        """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
+        key = str(name).casefold()
+        return next((d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())), None)
+
+    def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
+        """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
+        return sorted((d for d in self.databases.values() if server.upper() in d.copies), key=lambda d: d.name.casefold())
+
+    def cmdlet_extension_agent_attributes(self, name: str) -> dict[str, Any] | None:
+        """The AD attributes of a cmdlet extension agent object (CN=<name>, objectClass msExchCmdletExtensionAgent).
+        Exchange keeps Enabled and Priority in one attribute, msExchCmdletExtensionFlags: Enabled is bit 0x1, Priority byte 2
+        (decompiled Microsoft.Exchange.Data.Directory CmdletExtensionAgentSchema / CmdletExtensionAgent, PiratesRE/exchange_diff);
+        the Scripting Agent has priority 6 and is disabled by default (ODX ExchangeServer2013
+        cmdlet-extension-agents-exchange-2013-help.md). Only the Scripting Agent is modelled."""
+        if name.casefold() != "scripting agent":
+            return None
+        return {"name": "Scripting Agent", "msExchCmdletExtensionFlags": (6 << 16) | int(self.scripting_agent_enabled)}
 
 
 @dataclass
@@ -144,7 +168,7 @@ class Domain:
         server = org.servers.get(name.upper()) if org else None
         if server is None:
             return None
-        return {
+        attrs = {
             "name": server.name,
             "distinguishedName": self.exchange_server_dn(server.name),
             "msExchCurrentServerRoles": server.role_bits(),
@@ -155,6 +179,9 @@ class Domain:
             "roles": list(server.roles),
             "version": server.version,
         }
+        if not server.roles:
+            del attrs["msExchCurrentServerRoles"]  # an attribute without a value is not on the object (LDAP returns none)
+        return attrs
 
     def reset_computer(self, name: str) -> None:
         """Reset (never delete) a computer account, as the recovery procedure requires."""
@@ -173,6 +200,9 @@ class Domain:
                 ex.get("admin_group", DEFAULT_ADMIN_GROUP),
                 {k: ExchangeServerObject(**v) for k, v in ex.get("servers", {}).items()},
                 bool(ex.get("scripting_agent_enabled", False)),
+                {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
+                {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
+                {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
             )
         return cls(
             name=d["name"],
@@ -309,7 +339,12 @@ def _parse_domain(d: Any, hosts: dict[str, Any]) -> Domain:
 
 
 def _parse_exchange(ex: Any) -> ExchangeOrganization:
-    _check_keys("domain.exchange", ex, {"organization", "admin_group", "servers", "scripting_agent_enabled"}, ("organization",))
+    _check_keys(
+        "domain.exchange",
+        ex,
+        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes"},
+        ("organization",),
+    )
     servers = {}
     for sname, spec in (ex.get("servers") or {}).items():
         where = f"domain.exchange.servers.{sname}"
@@ -317,9 +352,9 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         version = str(spec["version"])
         if not re.fullmatch(r"(15\.[0-2]|14\.[0-3]|8\.[0-3])\.\d+\.\d+", version):
             raise EstateError(f"{where}.version: expected an Exchange 2013+ build such as 15.2.1118.7 (or 2007/2010: 8.x, 14.x), got {version!r}")
-        roles = spec["roles"]
+        roles = spec["roles"]  # [] is an object with no role recorded: msExchCurrentServerRoles has no value
         allowed = EXCHANGE_ROLES if version.startswith("15.") else LEGACY_EXCHANGE_ROLES
-        if not isinstance(roles, list) or not roles or any(r not in allowed for r in roles):
+        if not isinstance(roles, list) or any(r not in allowed for r in roles):
             raise EstateError(f"{where}.roles: expected a list of {', '.join(allowed)}, got {roles!r}")
         servers[str(sname).upper()] = ExchangeServerObject(
             name=str(sname).upper(),
@@ -330,7 +365,14 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
             admin_display_version=spec.get("admin_display_version"),
         )
     agent = _bool("domain.exchange.scripting_agent_enabled", ex.get("scripting_agent_enabled", False))
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent)
+    builds = {name: s.version for name, s in servers.items()}
+    try:
+        groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
+        databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
+        mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
+    except exchange_model.ModelError as e:
+        raise EstateError(str(e)) from None
+    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:
@@ -372,6 +414,12 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     unknown = sorted(set(seed) - set(baseline.SEED_KEYS)) if isinstance(seed, dict) else ["(not a mapping)"]
     if unknown:
         raise EstateError(f"{where}.state.{unknown[0]}: unknown key (allowed: {', '.join(baseline.SEED_KEYS)})")
+    if isinstance(seed, dict) and (seed.get("exchange_databases") is not None or seed.get("ese_files") is not None):
+        from simulator.exchange.store import validate_seed
+
+        problem = validate_seed(f"{where}.state", seed, domain, name)
+        if problem:
+            raise EstateError(problem)
     faults = []
     for i, f in enumerate(spec.get("faults") or []):
         try:

@@ -202,6 +202,7 @@ class Product:
     uninstall_string: str = ""
     quiet_uninstall_string: str = ""
     size_kb: int = 0
+    no_modify: bool = False  # ARPNOMODIFY: Windows Installer then records a removing UninstallString (/X) instead of /I
 
 
 @dataclass
@@ -293,6 +294,7 @@ class HostState:
     power: str = "on"  # on | shutting_down | rebooting | off
     timers: list[Timer] = field(default_factory=list)
     on_boot: list[dict[str, Any]] = field(default_factory=list)  # {"hook": kind, "args": {...}}
+    exchange: dict[str, Any] = field(default_factory=dict)  # the Information Store's runtime state (simulator/exchange/store.py)
     version: int = STATE_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -314,6 +316,7 @@ class HostState:
             "power": self.power,
             "timers": [_fields(t) for t in self.timers],
             "on_boot": list(self.on_boot),
+            "exchange": dict(self.exchange),
             "version": self.version,
         }
 
@@ -336,6 +339,7 @@ class HostState:
             power=d.get("power", "on"),
             timers=[Timer(**t) for t in d.get("timers", [])],
             on_boot=list(d.get("on_boot", [])),
+            exchange=dict(d.get("exchange", {})),
             version=d.get("version", STATE_VERSION),
         )
 

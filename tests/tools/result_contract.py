@@ -55,6 +55,8 @@ class Controller:
 CONTROLLER: dict[str, Controller] = {
     # enrich(): the release table names the builds; check_mode for roles (task-level check mode)
     "exchange_info": Controller(adds=("check_mode", "exchange.release", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")),
+    # enrich(): the release table names the build and lists its capabilities; every database judged (a list: not compared)
+    "exchange_database_info": Controller(adds=("capabilities", "summary", "exchange.release")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(
