@@ -6,21 +6,24 @@ Runs each suite `--runs` times exactly as `make unit` / `make simulator` run it 
 other, while `--load` busy-loop processes (default: one per CPU) compete for the CPU, the way a shared CI machine or a
 developer's other work does. Every pytest run writes a JUnit XML file and its output to `--out` (default .work/soak); the
 tool reads the failures and errors per test from the XML and prints a table per test and per run. A pytest run that ends
-badly without a failing test case in its XML (a crash, a collection error, a timeout) counts as a failure of the run itself.
-Exits 1 if any run failed, 0 if every run passed.
+badly without a failing test case in its XML (a crash, a collection error, a timeout) counts as a failure of the run itself,
+and so does a simulator server the run left running (it is stopped). The temporary folders of a failed run are kept (the
+log names them). Exits 1 if any run failed, 0 if every run passed; Ctrl-C or SIGTERM stop the run and print the table so far.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET  # our own pytest's JUnit files, not untrusted input
@@ -117,7 +120,10 @@ def run_suite(run: int, suite: str, out: Path, extra: Sequence[str], timeout: fl
     junit = out / f"run{run:02d}-{suite}.xml"
     log = out / f"run{run:02d}-{suite}.log"
     junit.unlink(missing_ok=True)
-    argv = [PYTHON, "-m", "pytest", *SUITES[suite], "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *extra]
+    # the run's temporary folders (estates' state) in one known place: what they started can be found and stopped
+    basetemp = Path(tempfile.gettempdir()) / f"soak-tests-{os.getpid()}" / f"run{run:02d}-{suite}"
+    basetemp.parent.mkdir(parents=True, exist_ok=True)  # pytest makes the last level only
+    argv = [PYTHON, "-m", "pytest", *SUITES[suite], "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", f"--basetemp={basetemp}", *extra]
     started = time.monotonic()
     with log.open("w") as fh:
         # its own process group, so that stopping it reaches the xdist workers too
@@ -130,8 +136,13 @@ def run_suite(run: int, suite: str, out: Path, extra: Sequence[str], timeout: fl
             fh.write(f"\nsoak_tests: pytest did not finish within {timeout:.0f} s\n")
         except KeyboardInterrupt:
             stop_group(proc)
+            stop_servers(basetemp)
+            shutil.rmtree(basetemp, ignore_errors=True)
             raise
+    stopped = stop_servers(basetemp)
     outcome = Outcome(run, suite, rc, time.monotonic() - started, log=log)
+    if stopped:
+        outcome.failed[f"{suite} (simulator servers left running)"] = f"error: stopped {stopped} server(s) the run did not stop"
     if junit.exists():
         try:
             outcome.tests, outcome.failed = parse_junit(junit)
@@ -139,7 +150,29 @@ def run_suite(run: int, suite: str, out: Path, extra: Sequence[str], timeout: fl
             outcome.failed[f"{suite} (JUnit XML)"] = f"error: unreadable: {exc}"
     if rc != 0 and not outcome.failed:
         outcome.failed[f"{suite} (pytest run)"] = f"error: pytest exited with {rc}, no failing test case; see {log}"
+    if outcome.ok:
+        shutil.rmtree(basetemp, ignore_errors=True)
+    else:
+        with log.open("a") as fh:
+            fh.write(f"soak_tests: the temporary folders of this run are kept in {basetemp}\n")
     return outcome
+
+
+def stop_servers(basetemp: Path) -> int:
+    """SIGTERM every `python -m simulator serve --state DIR` whose DIR is under `basetemp` (estates a run started and did
+    not stop, e.g. when it was interrupted); returns how many. Linux (/proc) only; elsewhere nothing is found."""
+    prefix = str(basetemp)
+    count = 0
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "simulator" in args and "serve" in args and any(arg == prefix or arg.startswith(prefix + os.sep) for arg in args):
+            with suppress(ProcessLookupError):
+                os.kill(int(cmdline.parent.name), signal.SIGTERM)
+                count += 1
+    return count
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
@@ -212,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("soak: interrupted; the table covers the runs that finished", flush=True)
     print()
     print(report(outcomes, len({o.run for o in outcomes}), args.load, time.monotonic() - started, suites))
+    with suppress(OSError):  # gone unless a failed run's folders are kept in it
+        (Path(tempfile.gettempdir()) / f"soak-tests-{os.getpid()}").rmdir()
     if interrupted:
         return 130
     return 0 if all(o.ok for o in outcomes) else 1

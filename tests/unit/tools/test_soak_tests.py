@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +89,19 @@ def test_bad_options_are_refused(argv: list[str], message: str, capsys: pytest.C
         soak_tests.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds servers through /proc")
+def test_stop_servers_stops_what_a_run_left_running_under_its_basetemp(tmp_path: Path) -> None:
+    def server(state: Path) -> subprocess.Popen[bytes]:  # a stand-in with the command line of `python -m simulator serve`
+        return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "simulator", "serve", "--state", str(state)])
+
+    ours, other = server(tmp_path / "run01-simulator" / "popen-gw0" / "state"), server(tmp_path.parent / "elsewhere" / "state")
+    try:
+        assert soak_tests.stop_servers(tmp_path / "run01-simulator") == 1
+        assert ours.wait(timeout=30) == -signal.SIGTERM
+        assert other.poll() is None
+    finally:
+        for proc in (ours, other):
+            proc.kill()
+            proc.wait()
