@@ -76,6 +76,7 @@ def test_a_pytest_run_that_fails_without_a_failing_case_counts(tmp_path: Path, m
             return 4  # pytest's "usage error": no JUnit file, no test case
 
     monkeypatch.setattr(soak_tests.subprocess, "Popen", Done)
+    monkeypatch.setattr(soak_tests.tempfile, "gettempdir", lambda: str(tmp_path))
     outcome = soak_tests.run_suite(1, "unit", tmp_path, [], timeout=10)
     assert not outcome.ok and list(outcome.failed) == ["unit (pytest run)"]
 
