@@ -161,7 +161,7 @@ class WSManService:
     ) -> None:
         """``on_command`` is asked before each Command: return ``"drop"`` to close the connection (fault injection),
         ``"drop-receive"`` to run the command but close the connection instead of answering its first Receive.
-        ``after_command`` runs after every finished command (the server saves host state there)."""
+        ``after_command`` runs after every finished command, before its output is answered (the server saves host state there)."""
         self.machine = machine
         self.runner = runner
         self.on_command = on_command
@@ -315,14 +315,16 @@ class WSManService:
         except Exception as exc:  # a bug in a twin must reach the client as a failed process, not hang the Receive
             log.exception("%s: command %s crashed", self.machine, command.id)
             result = ProcessResult(rc=1, stderr=f"simulator internal error: {type(exc).__name__}: {exc}".encode())
-        with command.cond:
-            command.result = result
-            command.cond.notify_all()
+        # Save before the output can reach the client: once a client has seen a command finish, what it changed is on
+        # disk (a test reads state.json the moment ansible returns; saving after the answer raced that read).
         if self.after_command:
             try:
                 self.after_command()
             except Exception:
                 log.exception("%s: saving state after a command failed", self.machine)
+        with command.cond:
+            command.result = result
+            command.cond.notify_all()
 
     def _receive_body(self, command: Command, max_envelope: int) -> str:
         if command.result is None:  # terminated before it produced anything

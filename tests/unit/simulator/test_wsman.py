@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from winrm.exceptions import WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
@@ -13,15 +12,19 @@ from simulator import wsman
 
 
 class Job:
-    def __init__(self, result: wsman.ProcessResult, needs_stdin: bool = False, seconds: float = 0.0) -> None:
+    """A process that answers `result`; with a `gate` it runs until the test opens the gate (never for a fixed time, so
+    whether a Receive times out first does not depend on how fast the machine is)."""
+
+    def __init__(self, result: wsman.ProcessResult, needs_stdin: bool = False, gate: threading.Event | None = None) -> None:
         self.result = result
         self.needs_stdin = needs_stdin
-        self.seconds = seconds
+        self.gate = gate
         self.stdin: bytes | None = None
 
     def run(self, stdin: bytes) -> wsman.ProcessResult:
         self.stdin = stdin
-        time.sleep(self.seconds)
+        if self.gate is not None:
+            assert self.gate.wait(60), "the test never let the job finish"
         return self.result
 
 
@@ -93,12 +96,14 @@ def test_large_output_is_split_across_receives(service, runner):
 
 
 def test_operation_timeout_fault_is_retried_by_pywinrm(service, runner):
-    runner.next = Job(wsman.ProcessResult(0, b"late"), seconds=1.5)
+    finish = threading.Event()
+    runner.next = Job(wsman.ProcessResult(0, b"late"), gate=finish)
     proto = protocol_for(service, operation_timeout=1)
     shell = proto.open_shell()
     command = proto.run_command(shell, "x")
-    with pytest.raises(WinRMOperationTimeoutError):
+    with pytest.raises(WinRMOperationTimeoutError):  # still running when the operation timeout ends the Receive
         proto.get_command_output_raw(shell, command)
+    finish.set()
     assert proto.get_command_output(shell, command) == (b"late", b"", 0)
 
 
@@ -147,7 +152,7 @@ def test_after_command_hook_runs(runner):
     proto = protocol_for(service)
     shell = proto.open_shell()
     proto.get_command_output(shell, proto.run_command(shell, "x"))
-    assert saved.wait(2)
+    assert saved.is_set()  # before the output was answered: a client that saw the command end finds its changes saved
 
 
 def test_unsupported_action_is_a_fault(service):
