@@ -30,7 +30,8 @@ export PATH := $(BIN):$(PATH)
 help:
 	@echo "make demo        run the DR job against a simulated estate and print the report"
 	@echo "make test        all checks CI runs (lint, unit, sanity, build, docs, simulator, integration, molecule)"
-	@echo "make lint        yamllint, ansible-lint (production), ruff, PowerShell parse + spec/doc check"
+	@echo "make lint        yamllint, ansible-lint (production), ruff, pscheck, changelog lint"
+	@echo "make pscheck     PowerShell: parse, Windows PowerShell 5.1 rules, spec/doc check, result-key contract (ps1/RETURN/twin)"
 	@echo "make unit        pytest unit tests"
 	@echo "make sanity      ansible-test sanity (the tests that can run without pwsh)"
 	@echo "make build       ansible-galaxy collection build + tarball content check"
@@ -69,8 +70,10 @@ ruff: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Static PowerShell checks: parse, Windows PowerShell 5.1 rules, $spec vs documentation (pscheck), then the result keys of
+# every module against its RETURN documentation and its simulator twin (result_contract). Both run; either fails the target.
 pscheck: venv
-	$(BIN)/python -m tests.tools.pscheck plugins
+	status=0; $(BIN)/python -m tests.tools.pscheck plugins || status=1; $(BIN)/python -m tests.tools.result_contract || status=1; exit $$status
 
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint

@@ -42,6 +42,7 @@ $module.Result.service_state = $null
 $module.Result.service_account = $null
 $module.Result.rc = 0
 $module.Result.reboot_required = $false
+$module.Result.log_tail = @()
 
 $state = $module.Params.state
 $routerArgs = @{

@@ -166,7 +166,7 @@ def _registry(host: Host, now: datetime) -> None:
 
 
 # -- the estate's `state:` seed ----------------------------------------------------------------------------------------------
-SEED_KEYS = ("directories", "files", "registry", "services", "products", "features", "events", "exchange")
+SEED_KEYS = ("directories", "files", "registry", "services", "products", "features", "events", "exchange", "exchange_databases", "ese_files")
 
 
 def apply_seed(host: Host, seed: dict[str, Any]) -> None:
@@ -198,6 +198,10 @@ def apply_seed(host: Host, seed: dict[str, Any]) -> None:
         from simulator.profiles import exchange_server
 
         exchange_server(host, seed["exchange"])
+    if seed.get("exchange_databases") or seed.get("ese_files"):
+        from simulator.exchange import store
+
+        store.apply_seed(host, seed)
 
 
 def _seed_file(host: Host, path: str, spec: Any) -> None:

@@ -25,6 +25,7 @@ import yaml
 
 from simulator import baseline
 from simulator.clock import Clock, atomic_write_text
+from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
 from simulator.hoststate import Account, HostState
@@ -81,6 +82,19 @@ class ExchangeOrganization:
     admin_group: str = DEFAULT_ADMIN_GROUP
     servers: dict[str, ExchangeServerObject] = field(default_factory=dict)  # keyed by upper-case name
     scripting_agent_enabled: bool = False  # the "Scripting Agent" cmdlet extension agent (recovery fails without its config file)
+    # database objects (simulator/exchange/model.py): keyed by name as written
+    storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
+    databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
+    mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+
+    def database(self, name: str) -> exchange_model.DatabaseObject | None:
+        """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
+        key = str(name).casefold()
+        return next((d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())), None)
+
+    def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
+        """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
+        return sorted((d for d in self.databases.values() if server.upper() in d.copies), key=lambda d: d.name.casefold())
 
 
 @dataclass
@@ -173,6 +187,9 @@ class Domain:
                 ex.get("admin_group", DEFAULT_ADMIN_GROUP),
                 {k: ExchangeServerObject(**v) for k, v in ex.get("servers", {}).items()},
                 bool(ex.get("scripting_agent_enabled", False)),
+                {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
+                {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
+                {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
             )
         return cls(
             name=d["name"],
@@ -309,7 +326,12 @@ def _parse_domain(d: Any, hosts: dict[str, Any]) -> Domain:
 
 
 def _parse_exchange(ex: Any) -> ExchangeOrganization:
-    _check_keys("domain.exchange", ex, {"organization", "admin_group", "servers", "scripting_agent_enabled"}, ("organization",))
+    _check_keys(
+        "domain.exchange",
+        ex,
+        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes"},
+        ("organization",),
+    )
     servers = {}
     for sname, spec in (ex.get("servers") or {}).items():
         where = f"domain.exchange.servers.{sname}"
@@ -330,7 +352,14 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
             admin_display_version=spec.get("admin_display_version"),
         )
     agent = _bool("domain.exchange.scripting_agent_enabled", ex.get("scripting_agent_enabled", False))
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent)
+    builds = {name: s.version for name, s in servers.items()}
+    try:
+        groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
+        databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
+        mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
+    except exchange_model.ModelError as e:
+        raise EstateError(str(e)) from None
+    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:
@@ -372,6 +401,12 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     unknown = sorted(set(seed) - set(baseline.SEED_KEYS)) if isinstance(seed, dict) else ["(not a mapping)"]
     if unknown:
         raise EstateError(f"{where}.state.{unknown[0]}: unknown key (allowed: {', '.join(baseline.SEED_KEYS)})")
+    if isinstance(seed, dict) and (seed.get("exchange_databases") is not None or seed.get("ese_files") is not None):
+        from simulator.exchange.store import validate_seed
+
+        problem = validate_seed(f"{where}.state", seed, domain, name)
+        if problem:
+            raise EstateError(problem)
     faults = []
     for i, f in enumerate(spec.get("faults") or []):
         try:

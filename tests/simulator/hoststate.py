@@ -293,6 +293,7 @@ class HostState:
     power: str = "on"  # on | shutting_down | rebooting | off
     timers: list[Timer] = field(default_factory=list)
     on_boot: list[dict[str, Any]] = field(default_factory=list)  # {"hook": kind, "args": {...}}
+    exchange: dict[str, Any] = field(default_factory=dict)  # the Information Store's runtime state (simulator/exchange/store.py)
     version: int = STATE_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -314,6 +315,7 @@ class HostState:
             "power": self.power,
             "timers": [_fields(t) for t in self.timers],
             "on_boot": list(self.on_boot),
+            "exchange": dict(self.exchange),
             "version": self.version,
         }
 
@@ -336,6 +338,7 @@ class HostState:
             power=d.get("power", "on"),
             timers=[Timer(**t) for t in d.get("timers", [])],
             on_boot=list(d.get("on_boot", [])),
+            exchange=dict(d.get("exchange", {})),
             version=d.get("version", STATE_VERSION),
         )
 

@@ -169,19 +169,77 @@ def exchange_spec(host: Host, spec: Any) -> dict[str, Any]:
 
 
 def exchange_server(host: Host, spec: Any) -> None:
-    """Make `host` an installed, configured Exchange 2013+ server."""
+    """Make `host` an installed, configured Exchange server (2013+ in full; 2007 and 2010 as far as the database modules
+    need: Setup key, role keys, services, eseutil, the management shell snap-in)."""
     p = exchange_spec(host, spec)
     version = str(p["version"])
     v = version_tuple(version)
-    if v[:1] != (15,) or len(v) != 4:
-        raise ValueError(f"exchange version must be a 15.x.build.rev number (2013 or later), not {version!r}")
+    if len(v) != 4 or v[0] not in (8, 14, 15):
+        raise ValueError(f"exchange version must be a build such as 15.2.1544.4 (2013 or later), 14.3.123.4 or 8.3.83.6, not {version!r}")
     roles = list(p["roles"])
     install = str(p["install_path"]).rstrip("\\")
+    if v[0] < 15:
+        _legacy_server(host, version, v, roles, install)
+        return
     edge = "Edge" in roles
     _prerequisites(host, v, edge)
     _registry(host, version, v, roles, install)
     _files(host, version, install)
     _services(host, v, roles, edge, install)
+
+
+# Exchange 2007 (8.x) and 2010 (14.x): the Setup key where _ExchangeState.psm1 reads it, and the snap-in of each release
+LEGACY_SETUP_ROOTS = {8: r"HKLM:\SOFTWARE\Microsoft\Exchange", 14: r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14"}
+LEGACY_ROLE_KEYS = {
+    "Mailbox": "MailboxRole",
+    "ClientAccess": "ClientAccessRole",
+    "HubTransport": "HubTransportRole",
+    "UnifiedMessaging": "UnifiedMessagingRole",
+    "Edge": "EdgeTransportRole",
+}
+SNAPIN_KEY = r"HKLM:\SOFTWARE\Microsoft\PowerShell\1\PowerShellSnapIns"
+
+
+def _legacy_server(host: Host, version: str, v: tuple[int, ...], roles: list[str], install: str) -> None:
+    from simulator.programs.exchange_setup import _SERVICES_2010, FEATURES_2010  # (exchange_setup imports this module)
+
+    # .NET 3.5 (NET-Framework-Core) needs the OS media's sources; a seeded server has it, the rest comes from the catalogue
+    host.install_features([f for f in FEATURES_2010 if f != "NET-Framework-Core" and host.feature(f) is not None])
+    host._apply_pending_features()
+    host.clear_pending_reboot()
+    root = LEGACY_SETUP_ROOTS[v[0]]
+    host.reg_seed(
+        rf"{root}\Setup",
+        {"MsiInstallPath": install + "\\", "MsiProductMajor": v[0], "MsiProductMinor": v[1], "MsiBuildMajor": v[2], "MsiBuildMinor": v[3]},
+    )
+    for role in roles:
+        host.reg_seed(rf"{root}\{LEGACY_ROLE_KEYS[role]}", {"UnpackedVersion": version, "ConfiguredVersion": version})
+    host.reg_seed(SYSTEM_ENVIRONMENT, {"ExchangeInstallPath": {"type": "REG_EXPAND_SZ", "data": install + "\\"}})
+    for sub in ("Bin", "Logging", "Mailbox", "Scripts"):
+        host.mkdir(rf"{install}\{sub}")
+    host.write_bytes(rf"{install}\Bin\ExSetup.exe", programs.marker("stub", {"file_version": version}))
+    _shell_files(host, version, v, install)
+    rows = list(_SERVICES_2010["common"]) + [row for r in roles for row in _SERVICES_2010.get(r, ())]
+    if host.service("NetTcpPortSharing") is not None:
+        host.set_service("NetTcpPortSharing", start_mode="auto")
+        host.state.services["nettcpportsharing"].state = "running"
+    for name, display, mode in rows:
+        if host.service(name) is None:
+            deps = ["NetTcpPortSharing"] if name == "MSExchangeADTopology" else (["MSExchangeADTopology"] if name != "MSExchangeMonitoring" else [])
+            host.create_service(name, display, rf"{install}\Bin\{name}.exe", mode, dependencies=deps, state="running" if mode == "auto" else "stopped")
+
+
+def _shell_files(host: Host, version: str, v: tuple[int, ...], install: str) -> None:
+    """eseutil.exe in Bin and the release's management shell snap-in, registered where Get-PSSnapin -Registered finds it."""
+    from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_databases import SHELLS
+    from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
+
+    host.write_bytes(rf"{install}\Bin\eseutil.exe", programs.marker("eseutil", {"file_version": version}))
+    snapin = SHELLS[release_of(version).product].snapin
+    host.reg_seed(
+        rf"{SNAPIN_KEY}\{snapin}",
+        {"ApplicationBase": install + "\\Bin", "PowerShellVersion": "1.0" if v[0] < 15 else "2.0", "Version": version},
+    )
 
 
 def _prerequisites(host: Host, v: tuple[int, ...], edge: bool) -> None:
@@ -245,6 +303,7 @@ def _files(host: Host, version: str, install: str) -> None:
         host.mkdir(rf"{install}\{sub}")
     host.write_bytes(rf"{install}\Bin\ExSetup.exe", programs.marker("stub", {"file_version": version, "stdout": f"Version {version}\r\n"}))
     host.write_bytes(rf"{install}\Bin\EdgeTransport.exe.config", _EDGE_TRANSPORT_CONFIG.encode())
+    _shell_files(host, version, version_tuple(version), install)
 
 
 def _services(host: Host, v: tuple[int, ...], roles: list[str], edge: bool, install: str) -> None:

@@ -437,6 +437,7 @@ def _configure(host: Any, v: tuple[int, ...], version: str, roles: list[str], ta
             host.reg_seed(rf"{root}\{key}", {"UnpackedVersion": version, "ConfiguredVersion": version})
         host.reg_seed(SYSTEM_ENVIRONMENT, {"ExchangeInstallPath": {"type": "REG_EXPAND_SZ", "data": target + "\\"}})
         host.write_bytes(rf"{target}\Bin\ExSetup.exe", marker("stub", {"file_version": version}))
+        profiles._shell_files(host, version, v, target)
     for key in _role_key_names(v, roles):
         for name in ("Action", "Watermark"):
             if host.reg_get_value(rf"{root}\{key}", name) is not None:

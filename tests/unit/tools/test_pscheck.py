@@ -147,3 +147,100 @@ def test_sidecar_without_return_section_is_reported(plugins: Path) -> None:
     sidecar = plugins / "modules" / "sample.yml"
     sidecar.write_text(sidecar.read_text().split("RETURN:")[0])
     assert any("no top-level RETURN" in line for line in findings(plugins))
+
+
+def test_finding_names_path_line_and_rule(plugins: Path) -> None:
+    edit(plugins / "modules" / "sample.ps1", "if (-not $module.CheckMode) {", "if ($module.CheckMode -eq $null) {")
+    module = plugins / "modules" / "sample.ps1"
+    line = module.read_text().splitlines().index("if ($module.CheckMode -eq $null) {") + 1
+    assert f"{module}:{line}: null-on-right: $null is on the right of -eq" in findings(plugins)[0]
+
+
+# Each rule fixture marks the lines that must be reported with `# finding`; every other line (the constructs Windows
+# PowerShell 5.1 has, tokens in strings and comments) must not be.
+RULES = {
+    "ps7_only": (pscheck.ps7_findings, "ps7-only"),
+    "null_on_right": (pscheck.null_comparison_findings, "null-on-right"),
+    "result_keys": (pscheck.result_key_findings, "result-keys"),
+}
+
+
+@pytest.mark.parametrize("fixture", RULES)
+def test_rule_reports_exactly_the_marked_lines(fixture: str) -> None:
+    rule, name = RULES[fixture]
+    path = FIXTURE.parent / "rules" / f"{fixture}.ps1"
+    marked = {n for n, line in enumerate(path.read_text().splitlines(), 1) if line.rstrip().endswith("# finding")}
+    reported = rule(pscheck.parse_script(path))
+    assert marked, "the fixture marks no line"
+    assert {f.line for f in reported} == marked
+    assert {f.rule for f in reported} == {name}
+
+
+# (text in sample.ps1, replacement, text the finding must contain): each makes `make pscheck` fail with its rule
+PS7_EDITS = {
+    "ternary": ("$module.Result.state = $null", "$module.Result.state = $module.CheckMode ? 'a' : 'b'", "ternary operator"),
+    "null-coalescing": ("$module.Result.state = $null", "$module.Result.state = $module.Params.state ?? 'started'", "null-coalescing operator `??`"),
+    "null-coalescing assignment": ("$module.ExitJson()", "$module.Result.state ??= 'started'\n$module.ExitJson()", "`??=`"),
+    "null-conditional member": ("$module.Result.state = $null", "$module.Result.state = ${module}?.Params", "null-conditional"),
+    "null-conditional element": ("$module.Result.state = $null", "$module.Result.state = $module.Params.names?[0]", "null-conditional"),
+    "pipeline chain and": ("$module.ExitJson()", "Test-Path -LiteralPath 'C:\\' && $module.ExitJson()", "`&&`"),
+    "pipeline chain or": ("$module.ExitJson()", "Test-Path -LiteralPath 'C:\\' || $module.ExitJson()", "`||`"),
+    "ForEach-Object -Parallel": ("$module.ExitJson()", "$null = 1..2 | ForEach-Object -Parallel { $_ }\n$module.ExitJson()", "ForEach-Object -Parallel"),
+    "clean block": (
+        "$module.ExitJson()",
+        "Function Get-SampleThing {\n    process { 1 }\n    clean { 2 }\n}\n$module.ExitJson()",
+        "`clean` block",
+    ),
+    "ConvertFrom-Json -AsHashtable": (
+        "$module.ExitJson()",
+        "$null = '{}' | ConvertFrom-Json -AsHashtable\n$module.ExitJson()",
+        "ConvertFrom-Json -AsHashtable",
+    ),
+    "PowerShell 7 command": ("$module.ExitJson()", "$null = Get-Uptime\n$module.ExitJson()", "Get-Uptime is PowerShell 6/7 only"),
+    "PowerShell 7 variable": ("if (-not $module.CheckMode) {", "if ($IsWindows) {", "$IsWindows exists from PowerShell 6.0"),
+}
+
+
+@pytest.mark.parametrize("case", PS7_EDITS, ids=list(PS7_EDITS))
+def test_powershell_7_syntax_fails_once_as_ps7_only(plugins: Path, case: str) -> None:
+    old, new, expected = PS7_EDITS[case]
+    edit(plugins / "modules" / "sample.ps1", old, new)
+    result = pscheck.check_module(plugins / "modules" / "sample.ps1")
+    assert [f.rule for f in result] == ["ps7-only"], [str(f) for f in result]  # not also a syntax error for the same token
+    assert expected in result[0].message
+    assert pscheck.main([str(plugins)]) == 1
+
+
+RULE_EDITS = {
+    "null on the right": ("if (-not $module.CheckMode) {", "if ($module.Params.names -ne $null) {", "null-on-right"),
+    "key set late": ("    $module.Result.changed = $true\n", "    $module.Result.changed = $true\n    $module.Result.extra = 1\n", "result-keys"),
+    "sub key missing from the literal": (
+        "$module.Result.state = $null",
+        "$module.Result.state = $null\n$module.Result.info = @{ a = 1 }\n$module.Result.info.b = 2",
+        "result-keys",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RULE_EDITS, ids=list(RULE_EDITS))
+def test_each_rule_fails_pscheck(plugins: Path, case: str) -> None:
+    old, new, rule = RULE_EDITS[case]
+    edit(plugins / "modules" / "sample.ps1", old, new)
+    assert [f.rule for f in pscheck.check_module(plugins / "modules" / "sample.ps1")] == [rule]
+    assert pscheck.main([str(plugins)]) == 1
+
+
+def test_module_utils_get_the_language_rules_but_not_result_keys(plugins: Path) -> None:
+    util = plugins / "module_utils" / "_SampleShared.psm1"
+    edit(util, "Export-ModuleMember", "if ($args -eq $null) { $module.Result.late = 1 }\nExport-ModuleMember")
+    assert [f.rule for f in pscheck.check_module(util)] == ["null-on-right"]
+    assert pscheck.main([str(plugins)]) == 1
+
+
+def test_private_and_ansible_keys_may_be_set_anywhere(plugins: Path) -> None:
+    edit(
+        plugins / "modules" / "sample.ps1",
+        "    $module.Result.changed = $true\n",
+        "    $module.Result.changed = $true\n    $module.Result._raw = @{}\n    $module.Result.msg = 'x'\n",
+    )
+    assert findings(plugins) == []

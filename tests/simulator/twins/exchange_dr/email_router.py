@@ -100,6 +100,7 @@ def email_router(m: ModuleRun) -> None:
         service_account=None,
         rc=0,
         reboot_required=False,
+        log_tail=[],
     )
     host = m.host
 

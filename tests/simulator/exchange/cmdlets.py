@@ -1,0 +1,1041 @@
+"""Twins of the Exchange cmdlets the collection's modules call, and the parameter binding PowerShell does for them.
+
+A module twin calls cmdlets through an ExchangeShell (shell.py) in the order its .ps1 does; each call is bound here against
+the cmdlet's documented parameters for the server's release - parameter sets, mandatory parameters, positions, types and
+the releases each parameter exists in - before its behaviour runs. A parameter a release does not have fails the way
+PowerShell fails for an unknown parameter, so a module that passes -SkipDatabaseLogFolderCreation to Exchange 2010 fails
+here as it would there.
+
+Sources:
+- 2010 to SE: MicrosoftDocs/office-docs-powershell exchange/exchange-ps/ExchangePowerShell/<cmdlet>.md - the SYNTAX blocks
+  (parameter sets; a parameter without brackets is mandatory in its set, `[-Name] <T>` positional), each parameter's
+  `Type:` and its "Applicable:" line (the releases it exists in), tabulated in DOCUMENTED below. Where the page is known to
+  be incomplete for on-premises servers the row says why it differs.
+- 2007: the Exchange 2007 library (learn.microsoft.com, exchg.80), lower confidence: EXCHANGE_2007 below.
+- PowerShell's binding errors: the messages Windows PowerShell 5.1 prints ("A parameter cannot be found that matches
+  parameter name 'X'.", "Parameter set cannot be resolved using the specified named parameters.", "Cannot process command
+  because of one or more missing mandatory parameters: X.").
+
+Behaviour is modelled for the cmdlets exchange_database_info uses and for the store operations the next modules build on
+(Get-ExchangeServer, Get-MailboxDatabase, Get-PublicFolderDatabase, Get-StorageGroup, Get-MailboxStatistics,
+Mount-Database, Dismount-Database, Set-MailboxDatabase, Set-PublicFolderDatabase). The others bind their parameters and then
+fail with "not modelled yet": whoever builds the module that calls one adds its behaviour (docs/databases.md, "Plan").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from simulator.exchange import model, store
+
+if TYPE_CHECKING:
+    from simulator.exchange.shell import ExchangeShell
+
+PRODUCTS = ("2007", "2010", "2013", "2016", "2019", "SE")
+ALL = "ALL"  # every parameter set of the cmdlet
+COMMON_PARAMETERS = {
+    "verbose",
+    "debug",
+    "erroraction",
+    "warningaction",
+    "informationaction",
+    "errorvariable",
+    "warningvariable",
+    "informationvariable",
+    "outvariable",
+    "outbuffer",
+    "pipelinevariable",
+}
+
+
+class CmdletError(Exception):
+    """A terminating error of a cmdlet call: `category` is the .NET exception type PowerShell shows."""
+
+    def __init__(self, message: str, category: str = "InvalidOperationException") -> None:
+        super().__init__(message)
+        self.category = category
+
+
+class NotModelled(CmdletError):
+    def __init__(self, cmdlet: str) -> None:
+        super().__init__(
+            f"simulator: {cmdlet} binds its documented parameters but its behaviour is not modelled yet "
+            "(add it in tests/simulator/exchange/cmdlets.py with @behaviour; see docs/databases.md, Plan)",
+            "NotImplementedException",
+        )
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    sets: tuple[str, ...] | str  # ALL or the set names
+    mandatory: tuple[str, ...] | str  # sets it is mandatory in (ALL: every set)
+    position: int | None
+    products: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CmdletSpec:
+    name: str
+    parameters: dict[str, Parameter]  # keyed by lower-case name
+    sets: tuple[str, ...]
+
+    def products(self) -> set[str]:
+        return set().union(*(p.products for p in self.parameters.values())) if self.parameters else set()
+
+
+def _products(text: str) -> frozenset[str]:
+    return frozenset(text.split("+"))
+
+
+# The 2010-SE pages, tabulated: (parameter, type, sets, sets it is mandatory in, position, releases).
+DOCUMENTED: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "Get-MailboxDatabase": (
+        ('Identity', 'DatabaseIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Server', 'ServerIdParameter', ('Server',), ('Server',), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DumpsterStatistics', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludeCorrupted', 'SwitchParameter', ALL, (), None, '2016+2019+SE'),
+        ('IncludePreExchange2010', 'SwitchParameter', ALL, (), None, '2010'),
+        ('IncludePreExchange2013', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('Status', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-PublicFolderDatabase": (
+        ('Identity', 'DatabaseIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Server', 'ServerIdParameter', ('Server',), ('Server',), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludePreExchange2010', 'SwitchParameter', ALL, (), None, '2010'),
+        ('Status', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludeCorrupted', 'SwitchParameter', ALL, (), None, '2016+2019+SE'),
+    ),
+    "Mount-Database": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('AcceptDataLoss', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Force', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('NewCapacity', 'SwitchParameter', ALL, (), None, '2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Dismount-Database": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "New-MailboxDatabase": (
+        ('Name', 'String', ALL, ('NonRecovery',), 1, '2010+2013+2016+2019+SE'),
+        ('Recovery', 'SwitchParameter', ('Recovery',), (), None, '2010+2013+2016+2019+SE'),
+        ('Server', 'ServerIdParameter', ALL, ALL, None, '2010+2013+2016+2019+SE'),
+        ('AutoDagExcludeFromMonitoring', 'Boolean', ('NonRecovery',), (), None, '2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('EdbFilePath', 'EdbFilePath', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IsExcludedFromInitialProvisioning', 'SwitchParameter', ('NonRecovery',), (), None, '2013+2016+2019+SE'),
+        ('IsExcludedFromProvisioning', 'Boolean', ('NonRecovery',), (), None, '2010+2013+2016+2019+SE'),
+        ('IsSuspendedFromProvisioning', 'Boolean', ('NonRecovery',), (), None, '2010+2013+2016+2019+SE'),
+        ('LogFolderPath', 'NonRootLocalLongFullPath', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('OfflineAddressBook', 'OfflineAddressBookIdParameter', ('NonRecovery',), (), None, '2010+2013+2016+2019+SE'),
+        ('PublicFolderDatabase', 'DatabaseIdParameter', ('NonRecovery',), (), None, '2010+2013+2016+2019+SE'),
+        ('SkipDatabaseLogFolderCreation', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Remove-MailboxDatabase": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Set-MailboxDatabase": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('AllowFileRestore', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('AutoDagExcludeFromMonitoring', 'Boolean', ALL, (), None, '2013+2016+2019+SE'),
+        ('AutoDatabaseMountDial', 'AutoDatabaseMountDial', ALL, (), None, '2013+2016+2019+SE'),
+        ('BackgroundDatabaseMaintenance', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('CalendarLoggingQuota', 'Unlimited', ALL, (), None, '2013+2016+2019+SE'),
+        ('CircularLoggingEnabled', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DatabaseGroup', 'String', ALL, (), None, '2013+2016+2019+SE'),
+        ('DataMoveReplicationConstraint', 'DataMoveReplicationConstraintParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DeletedItemRetention', 'EnhancedTimeSpan', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('EventHistoryRetentionPeriod', 'EnhancedTimeSpan', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IndexEnabled', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IsExcludedFromInitialProvisioning', 'Boolean', ALL, (), None, '2013+2016+2019+SE'),
+        ('IsExcludedFromProvisioning', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IsExcludedFromProvisioningByOperator', 'Boolean', ALL, (), None, '2016+2019+SE'),
+        ('IsExcludedFromProvisioningDueToLogicalCorruption', 'Boolean', ALL, (), None, '2016+2019+SE'),
+        ('IsExcludedFromProvisioningReason', 'String', ALL, (), None, '2016+2019+SE'),
+        ('IssueWarningQuota', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IsSuspendedFromProvisioning', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('JournalRecipient', 'RecipientIdParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('MailboxRetention', 'EnhancedTimeSpan', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('MaintenanceSchedule', 'Schedule', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('MetaCacheDatabaseMaxCapacityInBytes', 'Int64', ALL, (), None, '2019+SE'),
+        ('MountAtStartup', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Name', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('OfflineAddressBook', 'OfflineAddressBookIdParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ProhibitSendQuota', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ProhibitSendReceiveQuota', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('PublicFolderDatabase', 'DatabaseIdParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('QuotaNotificationSchedule', 'Schedule', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('RecoverableItemsQuota', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('RecoverableItemsWarningQuota', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('RetainDeletedItemsUntilBackup', 'Boolean', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('RpcClientAccessServer', 'ClientAccessServerOrArrayIdParameter', ALL, (), None, '2010'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Set-PublicFolderDatabase": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010'),
+        ('AllowFileRestore', 'Boolean', ALL, (), None, '2010'),
+        ('BackgroundDatabaseMaintenance', 'Boolean', ALL, (), None, '2010'),
+        ('CircularLoggingEnabled', 'Boolean', ALL, (), None, '2010'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010'),
+        ('CustomReferralServerList', 'MultiValuedProperty', ALL, (), None, '2010'),
+        ('DeletedItemRetention', 'EnhancedTimeSpan', ALL, (), None, '2010'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010'),
+        ('EventHistoryRetentionPeriod', 'EnhancedTimeSpan', ALL, (), None, '2010'),
+        ('IssueWarningQuota', 'Unlimited', ALL, (), None, '2010'),
+        ('ItemRetentionPeriod', 'Unlimited', ALL, (), None, '2010'),
+        ('MaintenanceSchedule', 'Schedule', ALL, (), None, '2010'),
+        ('MaxItemSize', 'Unlimited', ALL, (), None, '2010'),
+        ('MountAtStartup', 'Boolean', ALL, (), None, '2010'),
+        ('Name', 'String', ALL, (), None, '2010'),
+        ('ProhibitPostQuota', 'Unlimited', ALL, (), None, '2010'),
+        ('QuotaNotificationSchedule', 'Schedule', ALL, (), None, '2010'),
+        ('ReplicationMessageSize', 'ByteQuantifiedSize', ALL, (), None, '2010'),
+        ('ReplicationPeriod', 'UInt32', ALL, (), None, '2010'),
+        ('ReplicationSchedule', 'Schedule', ALL, (), None, '2010'),
+        ('RetainDeletedItemsUntilBackup', 'Boolean', ALL, (), None, '2010'),
+        ('UseCustomReferralServerList', 'Boolean', ALL, (), None, '2010'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010'),
+    ),
+    "Get-MailboxStatistics": (
+        ('Identity', 'GeneralMailboxOrMailUserIdParameter', ('Identity',), ('Identity',), 1, '2010+2013+2016+2019+SE'),
+        ('StoreMailboxIdentity', 'StoreMailboxIdParameter', ('Database',), (), 1, '2013+2016+2019+SE'),
+        ('Archive', 'SwitchParameter', ('Identity',), (), None, '2010+2013+2016+2019+SE'),
+        ('CopyOnServer', 'ServerIdParameter', ('Database', 'Identity'), (), None, '2013+2016+2019+SE'),
+        ('Database', 'DatabaseIdParameter', ('Database',), ('Database',), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Filter', 'String', ('Database', 'Server'), (), None, '2013+2016+2019+SE'),
+        ('IncludeMoveHistory', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludeMoveReport', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludePassive', 'SwitchParameter', ('Server',), (), None, '2013+2016+2019+SE'),
+        ('IncludeQuarantineDetails', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('NoADLookup', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('Server', 'ServerIdParameter', ('Server',), ('Server',), None, '2010+2013+2016+2019+SE'),
+    ),
+    "New-MailboxRestoreRequest": (
+        (
+            'SourceDatabase',
+            'DatabaseIdParameter',
+            ('Default', 'MigrationLocalMailboxRestore'),
+            ('Default', 'MigrationLocalMailboxRestore'),
+            None,
+            '2010+2013+2016+2019+SE',
+        ),
+        ('SourceMailbox', 'SourceMailbox', ('SourceMailbox',), ('SourceMailbox',), None, '2016+2019+SE'),
+        (
+            'SourceStoreMailbox',
+            'StoreMailboxIdParameter',
+            ('Default', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId'),
+            ('Default', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId'),
+            None,
+            '2010+2013+2016+2019+SE',
+        ),
+        (
+            'TargetMailbox',
+            'MailboxLocationIdParameter',
+            ('Default', 'CrossTenantRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            ('Default', 'CrossTenantRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            None,
+            '2016+2019+SE',
+        ),
+        ('AcceptLargeDataLoss', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('AllowLegacyDNMismatch', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('AssociatedMessagesCopyOption', 'FAICopyOption', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('BadItemLimit', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('BatchName', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        (
+            'CompletedRequestAgeLimit',
+            'Unlimited',
+            ('CrossTenantRestore', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2013+2016+2019+SE',
+        ),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ConflictResolutionOption', 'ConflictResolutionOption', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ExcludeDumpster', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ExcludeFolders', 'String[]', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IncludeFolders', 'String[]', ALL, (), None, '2010+2013+2016+2019+SE'),
+        (
+            'InternalFlags',
+            'InternalMrsFlag[]',
+            ('MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2013+2016+2019+SE',
+        ),
+        (
+            'LargeItemLimit',
+            'Unlimited',
+            ('CrossTenantRestore', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2013+2016+2019+SE',
+        ),
+        ('MRSServer', 'Fqdn', ('Default',), (), None, '2010'),
+        ('Name', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        (
+            'Priority',
+            'RequestPriority',
+            ('Default', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2010+2013+2016+2019+SE',
+        ),
+        (
+            'RequestExpiryInterval',
+            'Unlimited',
+            ('MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'SourceMailbox'),
+            (),
+            None,
+            '2016+2019+SE',
+        ),
+        (
+            'SkipMerging',
+            'SkippableMergeComponent[]',
+            ('CrossTenantRestore', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2013+2016+2019+SE',
+        ),
+        ('SourceIsArchive', 'SwitchParameter', ('SourceMailbox',), (), None, '2016+2019+SE'),
+        ('SourceRootFolder', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Suspend', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('SuspendComment', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('TargetIsArchive', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('TargetRootFolder', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        (
+            'TargetType',
+            'TargetTypeComponent',
+            ('CrossTenantRestore', 'MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'SourceMailbox'),
+            (),
+            None,
+            '2016+2019+SE',
+        ),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        (
+            'WorkloadType',
+            'RequestWorkloadType',
+            ('MigrationLocalMailboxRestore', 'RemoteMailboxRestoreMailboxLocationId', 'RemoteMailboxRestoreMailboxId', 'SourceMailbox'),
+            (),
+            None,
+            '2013+2016+2019+SE',
+        ),
+    ),
+    "Get-MailboxRestoreRequest": (
+        ('Identity', 'MailboxRestoreRequestIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('BatchName', 'String', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('HighPriority', 'Boolean', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('Name', 'String', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('RequestQueue', 'DatabaseIdParameter', ('Filtering',), (), None, '2013+2016+2019+SE'),
+        ('ResultSize', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('SourceDatabase', 'DatabaseIdParameter', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('Status', 'RequestStatus', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('Suspend', 'Boolean', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+        ('TargetDatabase', 'DatabaseIdParameter', ('Filtering',), (), None, '2010'),
+        ('TargetMailbox', 'MailboxOrMailUserIdParameter', ('Filtering',), (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-MailboxRestoreRequestStatistics": (
+        (
+            'Identity',
+            'MailboxRestoreRequestIdParameter',
+            ('IdentityOnPremises', 'IdentityCloud'),
+            ('IdentityOnPremises', 'IdentityCloud'),
+            1,
+            '2010+2013+2016+2019+SE',
+        ),
+        ('MRSInstance', 'Fqdn', ('MigrationMRSInstance',), ('MigrationMRSInstance',), None, '2010'),
+        ('RequestQueue', 'DatabaseIdParameter', ('MigrationRequestQueue',), ('MigrationRequestQueue',), None, '2010+2013+2016+2019+SE'),
+        ('IncludeReport', 'SwitchParameter', ('IdentityOnPremises', 'IdentityCloud', 'MigrationRequestQueue'), (), None, '2010+2013+2016+2019+SE'),
+        ('RequestGuid', 'Guid', ('MigrationMRSInstance', 'MigrationRequestQueue'), (), None, '2010+2013+2016+2019+SE'),
+        ('Diagnostic', 'SwitchParameter', ('IdentityOnPremises', 'MigrationRequestQueue'), (), None, '2013+2016+2019+SE'),
+        ('DiagnosticArgument', 'String', ('IdentityOnPremises', 'MigrationRequestQueue'), (), None, '2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ('IdentityOnPremises', 'MigrationMRSInstance', 'MigrationRequestQueue'), (), None, '2010+2013+2016+2019+SE'),
+        ('ReportOnly', 'SwitchParameter', ('IdentityOnPremises', 'IdentityCloud', 'MigrationRequestQueue'), (), None, '2016+2019+SE'),
+    ),
+    "Remove-MailboxRestoreRequest": (
+        ('Identity', 'MailboxRestoreRequestIdParameter', ('Identity',), ('Identity',), 1, '2010+2013+2016+2019+SE'),
+        ('RequestGuid', 'Guid', ('MigrationRequestQueue',), ('MigrationRequestQueue',), None, '2010+2013+2016+2019+SE'),
+        ('RequestQueue', 'DatabaseIdParameter', ('MigrationRequestQueue',), ('MigrationRequestQueue',), None, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Force', 'SwitchParameter', ('Identity',), (), None, '2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Restore-Mailbox": (
+        ('Identity', 'MailboxIdParameter', ALL, ALL, 1, '2010'),
+        ('RecoveryDatabase', 'DatabaseIdParameter', ALL, ALL, None, '2010'),
+        ('RecoveryMailbox', 'StoreMailboxIdParameter', ALL, ALL, None, '2010'),
+        ('TargetFolder', 'String', ALL, ALL, None, '2010'),
+        ('AllowDuplicates', 'SwitchParameter', ALL, (), None, '2010'),
+        ('AllContentKeywords', 'String[]', ALL, (), None, '2010'),
+        ('AttachmentFilenames', 'String[]', ALL, (), None, '2010'),
+        ('BadItemLimit', 'Int32', ALL, (), None, '2010'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010'),
+        ('ContentKeywords', 'String[]', ALL, (), None, '2010'),
+        ('EndDate', 'DateTime', ALL, (), None, '2010'),
+        ('ExcludeFolders', 'MapiFolderPath[]', ALL, (), None, '2010'),
+        ('GlobalCatalog', 'Fqdn', ALL, (), None, '2010'),
+        ('IncludeFolders', 'MapiFolderPath[]', ALL, (), None, '2010'),
+        ('Locale', 'CultureInfo', ALL, (), None, '2010'),
+        ('MaxThreads', 'Int32', ALL, (), None, '2010'),
+        ('RecipientKeywords', 'String[]', ALL, (), None, '2010'),
+        ('SenderKeywords', 'String[]', ALL, (), None, '2010'),
+        ('StartDate', 'DateTime', ALL, (), None, '2010'),
+        ('SubjectKeywords', 'String[]', ALL, (), None, '2010'),
+        ('ValidateOnly', 'SwitchParameter', ALL, (), None, '2010'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010'),
+    ),
+    "Connect-Mailbox": (
+        ('Identity', 'StoreMailboxIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('Database', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
+        ('Equipment', 'SwitchParameter', ('Equipment',), (), None, '2010+2013+2016+2019+SE'),
+        ('LinkedDomainController', 'Fqdn', ('Linked',), ('Linked',), None, '2010+2013+2016+2019+SE'),
+        ('LinkedMasterAccount', 'UserIdParameter', ('Linked',), ('Linked',), None, '2010+2013+2016+2019+SE'),
+        ('Room', 'SwitchParameter', ('Room',), (), None, '2010+2013+2016+2019+SE'),
+        ('Shared', 'SwitchParameter', ('Shared',), (), None, '2010+2013+2016+2019+SE'),
+        ('ValidateOnly', 'SwitchParameter', ('ValidateOnly',), (), None, '2010+2013+2016+2019+SE'),
+        ('ActiveSyncMailboxPolicy', 'MailboxPolicyIdParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('AddressBookPolicy', 'AddressBookMailboxPolicyIdParameter', ('User',), (), None, '2010+2013+2016+2019+SE'),
+        ('Alias', 'String', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('AllowLegacyDNMismatch', 'SwitchParameter', ('User',), (), None, '2013+2016+2019+SE'),
+        ('Archive', 'SwitchParameter', ('User',), (), None, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Force', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('LinkedCredential', 'PSCredential', ('Linked',), (), None, '2010+2013+2016+2019+SE'),
+        ('ManagedFolderMailboxPolicy', 'MailboxPolicyIdParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('ManagedFolderMailboxPolicyAllowed', 'SwitchParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('RetentionPolicy', 'MailboxPolicyIdParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('User', 'UserIdParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "New-MailboxRepairRequest": (
+        ('Database', 'DatabaseIdParameter', ('Database',), ('Database',), 1, '2010+2013+2016+2019+SE'),
+        ('Mailbox', 'MailboxIdParameter', ('Mailbox',), ('Mailbox',), 1, '2010+2013+2016+2019+SE'),
+        ('StoreMailbox', 'StoreMailboxIdParameter', ('Database',), (), 1, '2013+2016+2019+SE'),
+        ('CorruptionType', 'MailboxStoreCorruptionType[]', ALL, ALL, None, '2010+2013+2016+2019+SE'),
+        ('Archive', 'SwitchParameter', ('Mailbox',), (), None, '2010+2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DetectOnly', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Force', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-MailboxRepairRequest": (
+        ('Identity', 'StoreIntegrityCheckJobIdParameter', ('Identity',), ('Identity',), 1, '2013+2016+2019+SE'),
+        ('Database', 'DatabaseIdParameter', ('Database',), ('Database',), 1, '2013+2016+2019+SE'),
+        ('Mailbox', 'MailboxIdParameter', ('Mailbox',), ('Mailbox',), 1, '2013+2016+2019+SE'),
+        ('StoreMailbox', 'StoreMailboxIdParameter', ('Database',), (), 1, '2013+2016+2019+SE'),
+        ('Archive', 'SwitchParameter', ('Mailbox',), (), None, '2013+2016+2019+SE'),
+        ('Detailed', 'SwitchParameter', ('Identity',), (), None, '2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2013+2016+2019+SE'),
+    ),
+    "Update-StoreMailboxState": (
+        ('Database', 'DatabaseIdParameter', ALL, ALL, None, '2013+2016+2019+SE'),
+        ('Identity', 'StoreMailboxIdParameter', ALL, ALL, None, '2013+2016+2019+SE'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+    ),
+    "Clean-MailboxDatabase": (
+        ('Identity', 'DatabaseIdParameter', ALL, ALL, 1, '2010'),
+        ('Confirm', 'SwitchParameter', ALL, (), None, '2010'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010'),
+        ('WhatIf', 'SwitchParameter', ALL, (), None, '2010'),
+    ),
+    "Get-ExchangeServer": (
+        ('Identity', 'ServerIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Domain', 'Fqdn', ('Domain',), ('Domain',), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Status', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-MailboxDatabaseCopyStatus": (
+        ('Identity', 'DatabaseCopyIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Server', 'MailboxServerIdParameter', ('Server',), ('Server',), None, '2010+2013+2016+2019+SE'),
+        ('Active', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ConnectionStatus', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Local', 'SwitchParameter', ('Identity',), (), None, '2010+2013+2016+2019+SE'),
+        ('ExtendedErrorInfo', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('UseServerCache', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+    ),
+}
+
+# Exchange 2007 (E07: the Exchange 2007 library, exchg.80; lower confidence than the 2010+ pages).
+_E07 = "2007"
+EXCHANGE_2007: dict[str, tuple[tuple[Any, ...], ...]] = {
+    "Get-MailboxDatabase": (
+        ("Identity", "DatabaseIdParameter", ("Identity",), (), 1, _E07),
+        ("Server", "ServerIdParameter", ("Server",), ("Server",), None, _E07),
+        ("StorageGroup", "StorageGroupIdParameter", ("StorageGroup",), ("StorageGroup",), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("IncludePreExchange2007", "SwitchParameter", ALL, (), None, _E07),
+        ("Status", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Get-PublicFolderDatabase": (
+        ("Identity", "DatabaseIdParameter", ("Identity",), (), 1, _E07),
+        ("Server", "ServerIdParameter", ("Server",), ("Server",), None, _E07),
+        ("StorageGroup", "StorageGroupIdParameter", ("StorageGroup",), ("StorageGroup",), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("IncludePreExchange2007", "SwitchParameter", ALL, (), None, _E07),
+        ("Status", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Get-StorageGroup": (
+        ("Identity", "StorageGroupIdParameter", ("Identity",), (), 1, _E07),
+        ("Server", "ServerIdParameter", ("Server",), ("Server",), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+    ),
+    "New-StorageGroup": (
+        ("Name", "String", ALL, ALL, 1, _E07),
+        ("Server", "ServerIdParameter", ALL, ALL, None, _E07),
+        ("LogFolderPath", "NonRootLocalLongFullPath", ALL, (), None, _E07),
+        ("SystemFolderPath", "NonRootLocalLongFullPath", ALL, (), None, _E07),
+        ("Recovery", "SwitchParameter", ALL, (), None, _E07),
+        ("CircularLoggingEnabled", "Boolean", ALL, (), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Remove-StorageGroup": (
+        ("Identity", "StorageGroupIdParameter", ALL, ALL, 1, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "New-MailboxDatabase": (
+        ("Name", "String", ("NonRecovery",), ("NonRecovery",), 1, _E07),
+        ("MailboxDatabaseToRecover", "DatabaseIdParameter", ("Recovery",), ("Recovery",), None, _E07),
+        ("StorageGroup", "StorageGroupIdParameter", ALL, ALL, None, _E07),
+        ("EdbFilePath", "EdbFilePath", ALL, (), None, _E07),
+        ("OfflineAddressBook", "OfflineAddressBookIdParameter", ("NonRecovery",), (), None, _E07),
+        ("PublicFolderDatabase", "DatabaseIdParameter", ("NonRecovery",), (), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Remove-MailboxDatabase": (
+        ("Identity", "DatabaseIdParameter", ALL, ALL, 1, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Mount-Database": (
+        ("Identity", "DatabaseIdParameter", ALL, ALL, 1, _E07),
+        ("AcceptDataLoss", "SwitchParameter", ALL, (), None, _E07),
+        ("Force", "SwitchParameter", ALL, (), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Dismount-Database": (
+        ("Identity", "DatabaseIdParameter", ALL, ALL, 1, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Set-MailboxDatabase": tuple(
+        (name, kind, ALL, ALL if name == "Identity" else (), 1 if name == "Identity" else None, _E07)
+        for name, kind in (
+            ("Identity", "DatabaseIdParameter"),
+            ("AllowFileRestore", "Boolean"),
+            ("DeletedItemRetention", "EnhancedTimeSpan"),
+            ("MailboxRetention", "EnhancedTimeSpan"),
+            ("RetainDeletedItemsUntilBackup", "Boolean"),
+            ("MountAtStartup", "Boolean"),
+            ("Name", "String"),
+            ("EventHistoryRetentionPeriod", "EnhancedTimeSpan"),
+            ("IndexEnabled", "Boolean"),
+            ("IssueWarningQuota", "Unlimited"),
+            ("ProhibitSendQuota", "Unlimited"),
+            ("ProhibitSendReceiveQuota", "Unlimited"),
+            ("JournalRecipient", "RecipientIdParameter"),
+            ("MaintenanceSchedule", "Schedule"),
+            ("OfflineAddressBook", "OfflineAddressBookIdParameter"),
+            ("PublicFolderDatabase", "DatabaseIdParameter"),
+            ("QuotaNotificationSchedule", "Schedule"),
+            ("DomainController", "Fqdn"),
+            ("Confirm", "SwitchParameter"),
+            ("WhatIf", "SwitchParameter"),
+        )
+    ),
+    "Set-PublicFolderDatabase": tuple(
+        (name, kind, ALL, ALL if name == "Identity" else (), 1 if name == "Identity" else None, _E07)
+        for name, kind in (
+            ("Identity", "DatabaseIdParameter"),
+            ("AllowFileRestore", "Boolean"),
+            ("DeletedItemRetention", "EnhancedTimeSpan"),
+            ("RetainDeletedItemsUntilBackup", "Boolean"),
+            ("MountAtStartup", "Boolean"),
+            ("ItemRetentionPeriod", "Unlimited"),
+            ("Name", "String"),
+            ("DomainController", "Fqdn"),
+            ("Confirm", "SwitchParameter"),
+            ("WhatIf", "SwitchParameter"),
+        )
+    ),
+    "Get-MailboxStatistics": (
+        ("Identity", "GeneralMailboxIdParameter", ("Identity",), ("Identity",), 1, _E07),
+        ("Database", "DatabaseIdParameter", ("Database",), ("Database",), None, _E07),
+        ("Server", "ServerIdParameter", ("Server",), ("Server",), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+    ),
+    "Restore-Mailbox": (
+        ("Identity", "MailboxIdParameter", ALL, ALL, 1, _E07),
+        ("RSGDatabase", "DatabaseIdParameter", ALL, ALL, None, _E07),
+        ("RSGMailbox", "MailboxIdParameter", ALL, (), None, _E07),
+        ("TargetFolder", "String", ALL, (), None, _E07),
+        ("AllowDuplicates", "SwitchParameter", ALL, (), None, _E07),
+        ("BadItemLimit", "Int32", ALL, (), None, _E07),
+        ("IncludeFolders", "MapiFolderPath[]", ALL, (), None, _E07),
+        ("ExcludeFolders", "MapiFolderPath[]", ALL, (), None, _E07),
+        ("StartDate", "DateTime", ALL, (), None, _E07),
+        ("EndDate", "DateTime", ALL, (), None, _E07),
+        ("SubjectKeywords", "String[]", ALL, (), None, _E07),
+        ("ContentKeywords", "String[]", ALL, (), None, _E07),
+        ("MaxThreads", "Int32", ALL, (), None, _E07),
+        ("ValidateOnly", "SwitchParameter", ALL, (), None, _E07),
+        ("GlobalCatalog", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Connect-Mailbox": (
+        ("Identity", "StoreMailboxIdParameter", ALL, ALL, 1, _E07),
+        ("Database", "DatabaseIdParameter", ALL, ALL, 2, _E07),
+        ("User", "UserIdParameter", ("User",), ("User",), None, _E07),
+        ("ValidateOnly", "SwitchParameter", ("ValidateOnly",), ("ValidateOnly",), None, _E07),
+        ("Alias", "String", ("User",), (), None, _E07),
+        ("ManagedFolderMailboxPolicy", "MailboxPolicyIdParameter", ("User",), (), None, _E07),
+        ("ManagedFolderMailboxPolicyAllowed", "SwitchParameter", ("User",), (), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Get-ExchangeServer": (
+        ("Identity", "ServerIdParameter", ("Identity",), (), 1, _E07),
+        ("Domain", "Fqdn", ("Domain",), ("Domain",), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Status", "SwitchParameter", ALL, (), None, _E07),
+    ),
+    "Clean-MailboxDatabase": (
+        ("Identity", "DatabaseIdParameter", ALL, ALL, 1, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Confirm", "SwitchParameter", ALL, (), None, _E07),
+        ("WhatIf", "SwitchParameter", ALL, (), None, _E07),
+    ),
+}
+# Rows of the 2010+ pages that are known to be incomplete for on-premises servers: (cmdlet, parameter) -> releases.
+DOCUMENTED_CORRECTIONS = {
+    # the page's single TargetMailbox section lists 2016+ only; 2010 SP1 and 2013 take -TargetMailbox too (their own pages,
+    # and every example of ODX DR/restore-data-using-recovery-dbs.md)
+    ("New-MailboxRestoreRequest", "TargetMailbox"): "2010+2013+2016+2019+SE",
+}
+
+
+def _build(rows_by_cmdlet: dict[str, tuple[tuple[Any, ...], ...]], corrections: dict[tuple[str, str], str]) -> dict[str, CmdletSpec]:
+    specs: dict[str, CmdletSpec] = {}
+    for cmdlet, rows in rows_by_cmdlet.items():
+        parameters: dict[str, Parameter] = {}
+        sets: list[str] = []
+        for name, kind, in_sets, mandatory, position, documented in rows:
+            releases = corrections.get((cmdlet, name), documented)
+            parameters[name.lower()] = Parameter(name, kind, in_sets, mandatory, position, _products(releases))
+            for s in in_sets if in_sets != ALL else ():
+                if s not in sets:
+                    sets.append(s)
+        specs[cmdlet.lower()] = CmdletSpec(cmdlet, parameters, tuple(sets) or ("Default",))
+    return specs
+
+
+# The default parameter set where a call can fit more than one (the pages list sets in no particular order): the set a
+# call without its distinguishing parameters means - Get-* without -Server/-Database lists by identity (or all),
+# New-MailboxDatabase without -Recovery creates an ordinary database, Connect-Mailbox without a mailbox type connects a user.
+DEFAULT_SETS = {
+    "Get-MailboxDatabase": "Identity",
+    "Get-PublicFolderDatabase": "Identity",
+    "Get-StorageGroup": "Identity",
+    "Get-MailboxDatabaseCopyStatus": "Identity",
+    "Get-ExchangeServer": "Identity",
+    "Get-MailboxStatistics": "Identity",
+    "Get-MailboxRestoreRequest": "Identity",
+    "Get-MailboxRestoreRequestStatistics": "IdentityOnPremises",
+    "New-MailboxDatabase": "NonRecovery",
+    "New-MailboxRestoreRequest": "Default",
+    "Connect-Mailbox": "User",
+}
+SPECS_2010: dict[str, CmdletSpec] = _build(DOCUMENTED, DOCUMENTED_CORRECTIONS)
+SPECS_2007: dict[str, CmdletSpec] = _build(EXCHANGE_2007, {})
+
+
+def spec_for(cmdlet: str, product: str) -> CmdletSpec | None:
+    table = SPECS_2007 if product == "2007" else SPECS_2010
+    spec = table.get(cmdlet.lower())
+    if spec is None or (product != "2007" and product not in spec.products()):
+        return None
+    return spec
+
+
+# -- binding ----------------------------------------------------------------------------------------------------------------
+def bind(cmdlet: str, product: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """PowerShell's parameter binding for a call with named parameters: (the parameter set, the bound values by canonical
+    name). Raises CmdletError as PowerShell would."""
+    spec = spec_for(cmdlet, product)
+    if spec is None:
+        raise CmdletError(
+            f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the "
+            "spelling of the name, or if a path was included, verify that the path is correct and try again.",
+            "CommandNotFoundException",
+        )
+    bound: dict[str, Any] = {}
+    for given, value in args.items():
+        if given.lower() in COMMON_PARAMETERS:
+            continue
+        param = spec.parameters.get(given.lower())
+        if param is None or product not in param.products:
+            raise CmdletError(f"A parameter cannot be found that matches parameter name '{given}'.", "ParameterBindingException")
+        bound[param.name] = _convert(param, value)
+    available = [s for s in spec.sets if any(p.sets == ALL or s in p.sets for p in spec.parameters.values() if product in p.products)]
+    candidates = [s for s in available if all(spec.parameters[n.lower()].sets == ALL or s in spec.parameters[n.lower()].sets for n in bound)]
+    if not candidates:
+        raise CmdletError("Parameter set cannot be resolved using the specified named parameters.", "ParameterBindingException")
+    complete = [s for s in candidates if not _missing(spec, s, product, bound)]
+    if not complete:
+        missing = _missing(spec, candidates[0], product, bound)
+        raise CmdletError(f"Cannot process command because of one or more missing mandatory parameters: {' '.join(missing)}.", "ParameterBindingException")
+    if len(complete) > 1:
+        # more than one set fits: PowerShell takes the cmdlet's default parameter set when it is one of them
+        default = DEFAULT_SETS.get(spec.name)
+        if default in complete:
+            return default, bound
+    return complete[0], bound
+
+
+def _mandatory_in(p: Parameter, set_name: str) -> bool:
+    return p.mandatory == ALL or set_name in p.mandatory
+
+
+def _missing(spec: CmdletSpec, set_name: str, product: str, bound: dict[str, Any]) -> list[str]:
+    return [
+        p.name
+        for p in spec.parameters.values()
+        if product in p.products and (p.sets == ALL or set_name in p.sets) and _mandatory_in(p, set_name) and p.name not in bound
+    ]
+
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def _convert(param: Parameter, value: Any) -> Any:
+    kind = param.type
+
+    def fail(reason: str = "") -> CmdletError:
+        return CmdletError(
+            f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value \"{value}\" to type "
+            f"\"{kind}\".{(' Error: ' + reason) if reason else ''}",
+            "ParameterBindingArgumentTransformationException",
+        )
+
+    if kind in {"SwitchParameter", "Boolean"}:
+        if not isinstance(value, bool):
+            raise fail("expected $true or $false")
+        return value
+    if kind in ("Int32", "Int64"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail()
+        return value
+    if kind.endswith("[]") or kind == "MultiValuedProperty":
+        values = value if isinstance(value, list) else [value]
+        if any(not isinstance(v, str) or not v for v in values):
+            raise fail()
+        return list(values)
+    if kind == "EnhancedTimeSpan":
+        try:
+            model.parse_timespan(value)
+        except ValueError as e:
+            raise fail(str(e)) from None
+        return str(value)
+    if kind == "Unlimited":
+        if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value)):
+            raise fail()
+        return value
+    if kind == "Guid":
+        if not isinstance(value, str) or not _GUID.match(value):
+            raise fail()
+        return value
+    if kind in ("EdbFilePath", "NonRootLocalLongFullPath"):
+        if not isinstance(value, str) or not re.match(r"^[A-Za-z]:\\.+", value):
+            raise fail("the path must be a full local path that is not a root folder")
+        if kind == "EdbFilePath" and not value.casefold().endswith(".edb"):
+            raise fail("the file name must end in .edb")
+        return value
+    if kind == "PSCredential":
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise fail()
+    return value
+
+
+# -- behaviour ----------------------------------------------------------------------------------------------------------------
+Behaviour = Callable[["ExchangeShell", str, dict[str, Any]], list[dict[str, Any]]]
+BEHAVIOURS: dict[str, Behaviour] = {}
+
+
+def behaviour(name: str) -> Callable[[Behaviour], Behaviour]:
+    def register(fn: Behaviour) -> Behaviour:
+        BEHAVIOURS[name.lower()] = fn
+        return fn
+
+    return register
+
+
+def run(shell: ExchangeShell, cmdlet: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    set_name, bound = bind(cmdlet, shell.product, args)
+    fn = BEHAVIOURS.get(cmdlet.lower())
+    if fn is None:
+        raise NotModelled(spec_for(cmdlet, shell.product).name)  # type: ignore[union-attr]
+    return fn(shell, set_name, bound)
+
+
+def _not_found(shell: ExchangeShell, identity: str) -> CmdletError:
+    dc = shell.domain_controller or (shell.domain.name if shell.domain else "the directory")
+    return CmdletError(f"The operation couldn't be performed because object '{identity}' couldn't be found on '{dc}'.", "ManagementObjectNotFoundException")
+
+
+def _database(shell: ExchangeShell, identity: str, kind: str | None = None) -> model.DatabaseObject:
+    org = shell.organization
+    key = str(identity).rsplit("\\", maxsplit=1)[-1]
+    db = org.database(key) if org else None
+    if db is None or (kind is not None and db.kind != kind):
+        raise _not_found(shell, identity)
+    return db
+
+
+def _server_name(shell: ExchangeShell, identity: str) -> str:
+    name = str(identity).split(".", maxsplit=1)[0].upper()
+    org = shell.organization
+    if org is None or name not in org.servers:
+        raise _not_found(shell, identity)
+    return name
+
+
+def _mounted(shell: ExchangeShell, db: model.DatabaseObject) -> bool | None:
+    host = shell.host_of(db.server)
+    return store.is_mounted(host, db) if host is not None else None
+
+
+def database_object(shell: ExchangeShell, db: model.DatabaseObject, status: bool) -> dict[str, Any]:
+    """A MailboxDatabase / PublicFolderDatabase object with the properties the collection reads, named as Exchange names
+    them. Mounted is only filled with -Status (PS Get-MailboxDatabase). 2007 objects have no log paths of their own (the
+    storage group has them) and no DAG properties."""
+    legacy = shell.product == "2007"
+    obj: dict[str, Any] = {
+        "Name": db.name,
+        "Identity": f"{db.server}\\{db.storage_group}\\{db.name}" if legacy else db.name,
+        "Guid": db.guid,
+        "Server": db.server,
+        "EdbFilePath": db.edb_file_path,
+        "Recovery": db.recovery,
+        "AllowFileRestore": db.allow_file_restore,
+        "MountAtStartup": db.mount_at_startup,
+        "DeletedItemRetention": db.deleted_item_retention,
+        "RetainDeletedItemsUntilBackup": db.retain_deleted_items_until_backup,
+        "IsMailboxDatabase": db.kind == "mailbox",
+        "IsPublicFolderDatabase": db.kind == "public_folder",
+        "Mounted": _mounted(shell, db) if status else None,
+    }
+    if db.kind == "mailbox":
+        obj["MailboxRetention"] = db.mailbox_retention
+    if legacy:
+        obj["StorageGroup"] = f"{db.server}\\{db.storage_group}"
+        obj["StorageGroupName"] = db.storage_group
+    else:
+        obj.update(
+            LogFolderPath=db.log_folder_path,
+            LogFilePrefix=db.log_prefix,
+            CircularLoggingEnabled=db.circular_logging,
+            ReplicationType="Remote" if len(db.copies) > 1 else "None",
+            Servers=list(db.copies),
+            MasterType="DatabaseAvailabilityGroup" if len(db.copies) > 1 else "Server",
+        )
+    return obj
+
+
+def _databases(shell: ExchangeShell, set_name: str, bound: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    org = shell.organization
+    if org is None:
+        return []
+    if set_name == "Identity" and "Identity" in bound:
+        chosen = [_database(shell, bound["Identity"], kind)]
+    elif set_name == "Server":
+        server = _server_name(shell, bound["Server"])
+        chosen = [d for d in org.databases_of(server) if d.kind == kind]
+    elif set_name == "StorageGroup":
+        group = str(bound["StorageGroup"]).rsplit("\\", maxsplit=1)[-1]
+        chosen = [d for d in org.databases.values() if d.kind == kind and (d.storage_group or "").casefold() == group.casefold()]
+    else:
+        chosen = [d for d in org.databases.values() if d.kind == kind]
+    if shell.product != "2007":
+        legacy = {n for n, s in org.servers.items() if s.version.startswith(("8.", "14.") if shell.product != "2010" else ("8.",))}
+        include = bound.get("IncludePreExchange2013") or bound.get("IncludePreExchange2010")
+        chosen = [d for d in chosen if include or d.server not in legacy]
+    status = bool(bound.get("Status"))
+    return [database_object(shell, d, status) for d in sorted(chosen, key=lambda d: d.name.casefold())]
+
+
+@behaviour("Get-MailboxDatabase")
+def get_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    return _databases(shell, set_name, bound, "mailbox")
+
+
+@behaviour("Get-PublicFolderDatabase")
+def get_public_folder_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    return _databases(shell, set_name, bound, "public_folder")
+
+
+@behaviour("Get-StorageGroup")
+def get_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    org = shell.organization
+    groups = list(org.storage_groups.values()) if org else []
+    if set_name == "Server":
+        server = _server_name(shell, bound["Server"])
+        groups = [g for g in groups if g.server == server]
+    elif "Identity" in bound:
+        name = str(bound["Identity"]).rsplit("\\", maxsplit=1)[-1].casefold()
+        groups = [g for g in groups if g.name.casefold() == name]
+        if not groups:
+            raise _not_found(shell, bound["Identity"])
+    return [
+        {
+            "Name": g.name,
+            "Identity": g.identity,
+            "Server": g.server,
+            "LogFolderPath": g.log_folder_path,
+            "SystemFolderPath": g.system_folder_path,
+            "LogFilePrefix": g.log_prefix,
+            "Recovery": g.recovery,
+            "CircularLoggingEnabled": g.circular_logging,
+        }
+        for g in sorted(groups, key=lambda g: g.name.casefold())
+    ]
+
+
+@behaviour("Get-ExchangeServer")
+def get_exchange_server(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    org = shell.organization
+    servers = list(org.servers.values()) if org else []
+    if "Identity" in bound:
+        name = _server_name(shell, bound["Identity"])
+        servers = [s for s in servers if s.name == name]
+    return [
+        {
+            "Name": s.name,
+            "Fqdn": f"{s.name}.{shell.domain.name}".lower() if shell.domain else s.name,
+            "AdminDisplayVersion": s.display_version(),
+            "ServerRole": ", ".join(s.roles),
+        }
+        for s in sorted(servers, key=lambda s: s.name)
+    ]
+
+
+@behaviour("Get-MailboxStatistics")
+def get_mailbox_statistics(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    if set_name != "Database":
+        raise NotModelled(f"Get-MailboxStatistics -{set_name}")
+    db = _database(shell, bound["Database"], "mailbox")
+    host = shell.host_of(db.server)
+    if host is None or not store.is_mounted(host, db):
+        raise CmdletError(f"The database '{db.name}' isn't mounted; mailbox statistics come from a mounted database (modelled).", "MapiExceptionNotFound")
+    from simulator.exchange import ese
+
+    header = ese.read_database(host, db.edb_file_path)
+    return [
+        {
+            "DisplayName": m["display_name"],
+            "MailboxGuid": m["guid"],
+            "ItemCount": m.get("items", 0),
+            "TotalItemSize": f"{m.get('size_bytes', 0) / (1 << 20):.2f} MB ({m.get('size_bytes', 0):,} bytes)",
+            "DisconnectReason": m.get("disconnect_reason"),
+            "DisconnectDate": m.get("disconnect_date"),
+            "Database": db.name,
+        }
+        for m in header.get("mailboxes") or []
+    ]
+
+
+@behaviour("Mount-Database")
+def mount_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    db = _database(shell, bound["Identity"])
+    host = shell.host_of(db.server)
+    if host is None:
+        raise CmdletError(
+            f"Couldn't mount the database that you specified. Specified database: {db.name}; Error code: server {db.server} can't be reached (modelled)."
+        )
+    if bound.get("WhatIf"):
+        return []
+    try:
+        store.mount(host, db, force=bool(bound.get("Force")), accept_data_loss=bool(bound.get("AcceptDataLoss")))
+    except store.StoreError as error:
+        raise CmdletError(str(error)) from None
+    return []
+
+
+@behaviour("Dismount-Database")
+def dismount_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    db = _database(shell, bound["Identity"])
+    host = shell.host_of(db.server)
+    if host is not None and not bound.get("WhatIf"):
+        store.dismount(host, db)
+    return []
+
+
+_SETTABLE = {
+    "AllowFileRestore": "allow_file_restore",
+    "DeletedItemRetention": "deleted_item_retention",
+    "MailboxRetention": "mailbox_retention",
+    "RetainDeletedItemsUntilBackup": "retain_deleted_items_until_backup",
+    "MountAtStartup": "mount_at_startup",
+    "CircularLoggingEnabled": "circular_logging",
+}
+
+
+def _set_database(shell: ExchangeShell, bound: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    db = _database(shell, bound["Identity"], kind)
+    unmodelled = sorted(k for k in bound if k not in _SETTABLE and k not in ("Identity", "DomainController", "Confirm", "WhatIf"))
+    if unmodelled:
+        raise NotModelled(f"Set-{'Mailbox' if kind == 'mailbox' else 'PublicFolder'}Database -{unmodelled[0]}")
+    if bound.get("WhatIf"):
+        return []
+    for parameter, attribute in _SETTABLE.items():
+        if parameter in bound:
+            value = bound[parameter]
+            setattr(db, attribute, model.format_timespan(model.parse_timespan(value)) if isinstance(value, str) else value)
+    shell.save_domain()
+    return []
+
+
+@behaviour("Set-MailboxDatabase")
+def set_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    return _set_database(shell, bound, "mailbox")
+
+
+@behaviour("Set-PublicFolderDatabase")
+def set_public_folder_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    return _set_database(shell, bound, "public_folder")
