@@ -2,15 +2,14 @@
 
 The demo estate's lost server (tests/simulator/estates/demo.yml, the variables of `make demo`): its DR run must run at
 most 20 module executions on the host, exchange_info only where the host may have changed since the last read (preflight,
-after the prerequisites' installs and restart, after Setup), the router's service read once, Setup waited for in one call
-and no async_status poll; then its rerun, which changes nothing, reads each thing once. Counted by the simulator, which
-sees every module the host runs, whoever started it (a task or an action plugin). The roles refuse a value of their
-earlier-read variable that is not such a read, before anything is installed.
+after the prerequisites' installs and restart, after Setup), the router's service read once, and Setup waited for in one
+call (async_status only removes the job file). Counted by the simulator, which sees every module the host runs, whoever
+started it (a task or an action plugin). The rerun is molecule's idempotence step (`make bench` with --rerun counts it).
+The roles refuse a value of their earlier-read variable that is not such a read, before anything is installed.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,6 @@ def calls(before: dict[str, Any], after: dict[str, Any], host: str = "EX01") -> 
     return out
 
 
-def changed(stdout: str) -> int:
-    match = re.search(r"EX01\s+: ok=\d+\s+changed=(\d+)", stdout)
-    assert match, stdout[-3000:]
-    return int(match.group(1))
-
-
 def test_the_dr_run_reads_a_host_again_only_after_a_change(tmp_path: Path) -> None:
     with running_estate(yaml.safe_load(ESTATE.read_text()), tmp_path / "state", in_process=True) as lab:
         before = lab.stats()
@@ -53,13 +46,6 @@ def test_the_dr_run_reads_a_host_again_only_after_a_change(tmp_path: Path) -> No
         assert first["win_service_info"] == 1, first  # preflight's read of the router serves the email_router role
         assert first["recover_server"] == 2 and first["async_status"] == 1, first  # start Setup, wait for it, remove the job
         assert lab.host("EX01").service("MSCRMEmail").state == "running"
-
-        middle = lab.stats()
-        again = lab.playbook("exchange_dr.recovery.dr_run", "-e", f"@{VARS}")
-        assert again.returncode == 0, again.stdout[-6000:]
-        assert changed(again.stdout) == 0
-        second = calls(middle, lab.stats())
-        assert second == {"exchange_info": 1, "win_service_info": 1, "email_router": 1, "email_router_config": 1, "service_state": 2}, second
 
         play = (
             "- hosts: EX01\n  gather_facts: false\n  tasks:\n"
