@@ -19,6 +19,7 @@ or in check mode as Setup would leave it (plugin_utils/_module_diffs.py).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 from typing import Any
@@ -179,7 +180,7 @@ class ActionModule(ActionModuleWithReboot):
         # 3: Setup as an async job, polled
         module_args = {k: v for k, v in args.items() if v is not None}
         module_args.update(setup_path=command.program, arguments=arguments)
-        run = self._run_async(module_args, task_vars, int(args["timeout"]), max(1, int(args["poll_interval"])))
+        run = self._run_async(module_args, task_vars, int(args["timeout"]), max(1, int(args["poll_interval"])), args)
         if run.get("failed") and run.get("rc") is None:  # the job or the module failed before Setup ran
             return {**result, "failed": True, "msg": run.get("msg"), "elapsed": run.get("elapsed", 0)}
         # 4: the verdict
@@ -208,11 +209,16 @@ class ActionModule(ActionModuleWithReboot):
         self._install_states["planned"] = planned_recovery_state(media.get("version"), ad.get("roles") or [])
 
     # -- 3: the async job --------------------------------------------------------------------------------------------------
-    def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int) -> dict[str, Any]:
+    def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int, args: dict[str, Any]) -> dict[str, Any]:
         """Start the module as an async job (async_wrapper on the host), then wait for it on the host (the module's `_job`
-        mode) until it ends: one call, or one more after each lost connection, instead of an async_status poll every
-        `interval` seconds. ansible.windows.win_updates waits on its background task the same way (a blocking poll,
-        retried after a connection failure)."""
+        mode) until it ends: one call, instead of an async_status poll every `interval` seconds. ansible.windows.win_updates
+        waits on its background task the same way (a blocking poll, retried after a connection failure).
+
+        A wait can fail without Setup failing: the connection drops (a VPN, a firewall) or the host restarts. Either way the
+        connection is reset and the job is looked at again, at once (a wait of 0 seconds). When that finds it unfinished,
+        one exchange_info read follows: when no Setup process runs any more, the job can never finish (a restart ends the
+        async job with Setup, and its result file stays "started" for good), so the task fails at once, saying so, instead
+        of waiting until the timeout. Otherwise the wait goes on."""
         saved = self._task.async_val
         self._task.async_val = timeout
         try:
@@ -226,17 +232,15 @@ class ActionModule(ActionModuleWithReboot):
         host = task_vars.get("inventory_hostname", "")
         started = time.monotonic()
         misses = 0
+        suspect = False  # a wait failed since Setup was last seen running
         while True:
             elapsed = int(time.monotonic() - started)
-            wait_args = {**module_args, "_job": {"id": jid, "async_dir": async_dir, "wait": max(timeout - elapsed, 0)}}
-            try:
-                status = self._execute_module(module_name=MODULE, module_args=wait_args, task_vars=task_vars)
-            except AnsibleConnectionFailure as error:
-                status = {"failed": True, "msg": str(error)}
+            status = self._wait(module_args, jid, async_dir, 0 if suspect else max(timeout - elapsed, 0), task_vars)
             elapsed = int(time.monotonic() - started)
             state = status.get("_job") if not status.get("failed") else None
             if not isinstance(state, dict):
                 misses += 1
+                suspect = True
                 display.vv(f"{host}: waiting for Exchange Setup job {jid} failed ({misses}/{POLL_RETRIES}): {status.get('msg')}")
                 if misses >= POLL_RETRIES:
                     return {"failed": True, "msg": f"Lost track of Exchange Setup (job {jid}) after {elapsed}s: {status.get('msg')}", "elapsed": elapsed}
@@ -246,9 +250,48 @@ class ActionModule(ActionModuleWithReboot):
             if state.get("finished"):
                 self._cleanup_job(jid, async_dir, task_vars)
                 return dict(state.get("result") or {})
+            if suspect:
+                gone = self._setup_gone(args, task_vars)
+                suspect = False
+                if gone is not None:
+                    status = self._wait(module_args, jid, async_dir, 0, task_vars)  # it may have ended between the two reads
+                    state = status.get("_job") if not status.get("failed") else None
+                    if isinstance(state, dict) and state.get("finished"):
+                        self._cleanup_job(jid, async_dir, task_vars)
+                        return dict(state.get("result") or {})
+                    msg = (
+                        f"Exchange Setup (job {jid}) ended without a result after {elapsed}s: {gone}. Run again: Setup resumes "
+                        "where it stopped (see C:\\ExchangeSetupLogs\\ExchangeSetup.log)."
+                    )
+                    return {"failed": True, "msg": msg, "elapsed": elapsed}
+                continue  # Setup still runs: wait for it again
             display.display(f"{self._task.action}: {host}: Exchange Setup still running ({elapsed}s elapsed)")
             if elapsed >= timeout:
                 return {"failed": True, "msg": f"Exchange Setup did not finish within {timeout}s (it keeps running on {host}; job {jid})", "elapsed": elapsed}
+
+    def _wait(self, module_args: dict[str, Any], jid: str, async_dir: str, seconds: int, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """One wait for the job on the host (at most `seconds`); a connection that dropped or a host that restarted is a failed
+        wait, and the connection is reset so that the next call logs on again (a restarted host has lost its WinRM shells
+        and sessions)."""
+        wait_args = {**module_args, "_job": {"id": jid, "async_dir": async_dir, "wait": seconds}}
+        try:
+            return self._execute_module(module_name=MODULE, module_args=wait_args, task_vars=task_vars)
+        except AnsibleActionFail:
+            raise
+        except Exception as error:  # requests, pywinrm and ansible each raise their own for a lost connection
+            with contextlib.suppress(Exception):
+                self._connection.reset()
+            return {"failed": True, "msg": f"{type(error).__name__}: {error}"}
+
+    def _setup_gone(self, args: dict[str, Any], task_vars: dict[str, Any]) -> str | None:
+        """Why the job cannot finish any more (no Setup process runs on the host), or None while Setup still runs."""
+        try:
+            info = self._info(args, task_vars)
+        except Exception:  # still unreachable: the next polls decide
+            return None
+        if info.get("failed") or info.get("setup_processes"):
+            return None
+        return f"no Exchange Setup process runs on {task_vars.get('inventory_hostname', 'the host')} any more (the host restarted or Setup was stopped)"
 
     def _cleanup_job(self, jid: str, async_dir: str, task_vars: dict[str, Any]) -> None:
         try:

@@ -187,3 +187,27 @@ def test_recover_server_twin_waits_on_the_host_for_the_setup_job(tmp_path: Path)
 
     gone = wait(host, 10, jid="j9.9", async_dir=async_dir)
     assert gone["failed"] is True and gone["msg"] == f"Failed to find the Exchange Setup job j9.9 in {async_dir}"
+
+
+def test_a_host_restart_during_setup_ends_it_and_the_rerun_resumes(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    from simulator.faults import make_fault
+
+    boot = host.boot_time
+    host.estate.faults.switch_on(make_fault("restart_during_program", "EX01", "Setup.exe", {"after": 1200}))
+    rc, _out, log = setup(host, *NEW)
+    assert rc == 1067  # the caller sees the process aborted (on Windows the caller ends with it)
+    assert host.processes() == []  # a restart ends every process
+    assert host.estate.faults.get("EX01", "restart_during_program") is None  # used up
+    host.clock.sleep(host.reboot_seconds + 1)
+    assert host.is_up() and host.boot_time > boot
+    system = [(e.source, e.event_id) for e in host.events("System", since=boot)]
+    assert ("EventLog", 6008) in system and ("Microsoft-Windows-Kernel-Power", 41) in system
+    assert ("EventLog", 6006) not in system and ("User32", 1074) not in system  # no clean shutdown was logged
+    # Setup stopped half-way through its components: the log has no outcome and the role keys keep the resume markers
+    assert "completed successfully" not in log and "didn't complete" not in log and "Processing component" in log
+    info = twin(host, "exchange_dr.recovery.exchange_info")
+    assert info["exchange"]["incomplete"] and not info["exchange"]["configured"]
+    rc, _out, log = setup(host, *NEW)
+    assert rc == 0 and log.count("Starting Microsoft Exchange Server") == 2
+    assert twin(host, "exchange_dr.recovery.exchange_info")["exchange"]["configured"]

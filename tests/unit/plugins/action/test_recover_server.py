@@ -321,6 +321,50 @@ def test_the_internal_wait_option_is_not_for_tasks(monkeypatch: pytest.MonkeyPat
     assert host.calls == []
 
 
+def _dropping_waits(host: Host, drops: int, *, unfinished_after: int | None = None) -> None:
+    """The first `drops` waits raise what a dropped TCP connection raises in pywinrm/requests (an OSError, not an
+    AnsibleConnectionFailure); with `unfinished_after`, the job then stays unfinished for good (its watchdog died)."""
+    original = host.execute
+    state = {"drops": drops}
+
+    def execute(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        if "_job" in module_args:
+            if state["drops"]:
+                state["drops"] -= 1
+                host.calls.append((module_name, module_args, wrap_async))
+                raise ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+            if unfinished_after is not None:
+                host.calls.append((module_name, module_args, wrap_async))
+                return {"changed": False, "_job": {"id": "j123.4567", "finished": False, "result": None}}
+        return original(module_name, module_args, wrap_async)
+
+    host.execute = execute  # type: ignore[method-assign]
+
+
+def test_a_dropped_connection_while_setup_runs_is_waited_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = fresh(setup_processes=[{"pid": 4124, "name": "Setup.exe", "path": r"E:\Setup.exe"}])
+    host = Host([fresh(), running], run=recorded("run_success"), waits_before_done=1)
+    _dropping_waits(host, 2)
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
+    assert not result.get("failed"), result["msg"]
+    waits = [c[1]["_job"]["wait"] for c in host.calls if "_job" in c[1]]
+    assert len(waits) == 2 + 1 + 1  # two dropped, one unfinished, one finished
+    assert waits[1:3] == [0, 0], "after a drop the job is looked at again at once"
+    # after the drops one read checked that Setup still runs, then the wait went on
+    assert host.modules().count("exchange_dr.recovery.exchange_info") == 2
+
+
+def test_a_job_whose_setup_died_with_a_restart_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh(), fresh(exchange__incomplete=True)], run=recorded("run_success"))
+    _dropping_waits(host, 1, unfinished_after=0)
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
+    assert result["failed"] is True
+    assert result["msg"].startswith("Exchange Setup (job j123.4567) ended without a result after ")
+    assert "no Exchange Setup process runs on EX01 any more (the host restarted or Setup was stopped)" in result["msg"]
+    assert "Run again: Setup resumes where it stopped" in result["msg"]
+    assert len([c for c in host.calls if "_job" in c[1]]) == 3  # the dropped wait, the unfinished one, one re-read
+
+
 def test_arguments_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     host = Host([fresh()])
     result = run(
