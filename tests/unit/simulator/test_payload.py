@@ -101,6 +101,20 @@ def test_module_run_reaches_the_twin(runner, calls):
     assert fqcn == "ansible.windows.win_ping" and args["data"] == "pong" and user == USER
 
 
+def test_a_command_is_labelled_with_the_module_it_ran(runner):
+    wrapper = module_manifest._get_powershell_script("bootstrap_wrapper.ps1").decode()
+    parts = shell()._encode_script(wrapper, as_list=True, strict_mode=False, preserve_rc=False)
+    job = runner.prepare(parts[0], parts[1:], USER)
+    job.run(module_input({}))
+    assert job.label == "ansible.windows.win_ping"
+    started = runner.prepare(parts[0], parts[1:], USER)
+    started.run(module_input({}, async_timeout=30))  # the command that starts an async job counts as its module's
+    assert started.label == "ansible.windows.win_ping"
+    raw = runner.prepare("hostname", [], USER)
+    raw.run(b"")
+    assert raw.label == ""
+
+
 def runas(password):
     plugin = become_loader.get("runas")
     plugin.set_options(direct={"become_user": "Administrator", "become_pass": password})

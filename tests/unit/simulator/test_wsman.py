@@ -173,3 +173,23 @@ def _command_envelope(proto: Protocol, shell: str) -> bytes:
     req = {"env:Envelope": proto.build_wsman_header(action=wsman.ACTION_COMMAND, resource_uri=wsman.CMD_RESOURCE, shell_id=shell)}
     req["env:Envelope"]["env:Body"] = {"rsp:CommandLine": {"rsp:Command": "x"}}
     return xmltodict.unparse(req).encode()
+
+
+def test_each_command_reports_its_requests_under_its_label(runner):
+    done: list[tuple[str, int]] = []
+    service = wsman.WSManService("EX01", runner, on_command_done=lambda label, requests: done.append((label, requests)))
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    labelled = Job(wsman.ProcessResult(0, b"{}"), needs_stdin=True)
+    labelled.label = "ansible.windows.win_ping"  # type: ignore[attr-defined]
+    runner.next = labelled
+    command = proto.run_command(shell, "powershell.exe", ["-"])
+    proto.send_command_input(shell, command, b"input", end=True)
+    assert proto.get_command_output(shell, command)[2] == 0
+    proto.cleanup_command(shell, command)
+    assert done == [("ansible.windows.win_ping", 4)]  # Command, Send, Receive, Signal
+
+    runner.next = Job(wsman.ProcessResult(0, b"x"))  # no label: a command that ran no module
+    proto.run_command(shell, "hostname")
+    proto.close_shell(shell, close_session=False)  # the shell goes with its command
+    assert done[1] == ("", 1)
