@@ -121,6 +121,10 @@ class FakeHost:
         self.boot_time = datetime.now(UTC)
         self.registry.add(r"hklm:\software\microsoft\windows nt\currentversion\winlogon\autologonchecked")
 
+    def is_up(self) -> bool:
+        """Always: the fake has no down time (boot() is the whole reboot, done when the test says so)."""
+        return True
+
     def save(self) -> None:
         self.saves += 1
 

@@ -161,8 +161,6 @@ def wait(host: Any, seconds: int, jid: str = "j1.1", poll_interval: int = 15, as
 
 
 def test_recover_server_twin_waits_on_the_host_for_the_setup_job(tmp_path: Path) -> None:
-    import threading
-
     host = lab(tmp_path)
     async_dir = host.profile_dir(ADMIN) + "\\.ansible_async"
     path = async_dir + "\\j1.1"
@@ -178,10 +176,21 @@ def test_recover_server_twin_waits_on_the_host_for_the_setup_job(tmp_path: Path)
     assert wait(host, 0, async_dir=async_dir)["_job"]["finished"] is False
 
     done = {"started": True, "finished": True, "ansible_job_id": "j1.1", "rc": 0, "changed": True, "setup_log": {"lines": ["x"]}}
-    timer = threading.Timer(0.05, lambda: host.write_bytes(path, b"\xef\xbb\xbf" + json.dumps(done).encode()))
-    timer.start()
-    out = wait(host, 10**9, poll_interval=5, async_dir=async_dir)  # the job ends while it waits (whenever the timer runs)
-    timer.join()
+    reads = {"n": 0}
+    read_bytes = host.read_bytes
+
+    def watchdog_writes_on_third_look(p: str) -> bytes:  # the job ends while the wait goes on (no wall-clock timer)
+        if p.lower() == path.lower():
+            reads["n"] += 1
+            if reads["n"] == 3:
+                host.write_bytes(path, b"\xef\xbb\xbf" + json.dumps(done).encode())
+        return read_bytes(p)
+
+    host.read_bytes = watchdog_writes_on_third_look  # type: ignore[method-assign]
+    start = host.clock.time()
+    out = wait(host, 10**9, poll_interval=5, async_dir=async_dir)
+    del host.read_bytes
+    assert reads["n"] == 3 and 10 <= host.clock.time() - start < 11  # looked every poll_interval seconds
     assert out["_job"]["finished"] is True and out["_job"]["result"] == done
     assert host.exists(path), "the wait leaves the job file; async_status cleanup removes it"
 
