@@ -19,12 +19,13 @@ which refusals stop a run before anything changes, when a copy counts as healthy
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_kit import manifest_checksum  # the capture's own
 
 MAX_LAG_SECONDS = 14 * 86400
 LAG_KEYS = ("replay_lag_time", "truncation_lag_time")
@@ -191,13 +192,6 @@ def write_record(path: str, record: Mapping[str, Any]) -> bool:
     return True
 
 
-def _kit_checksum(manifest: Mapping[str, Any]) -> str:
-    """The manifest's checksum as capture_dr_kit computes it: SHA-256 of the manifest without `checksum`, sorted keys,
-    separators , and :, UTF-8 (docs/dr-kit.md)."""
-    body = {k: v for k, v in manifest.items() if k != "checksum"}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
 def load_kit(kit: Any, server: str | None = None) -> Any:
     """A DR kit manifest: given as a dict, or as a path on the controller - the manifest file, a kit version's folder
     (manifest.json), a server's kit folder (index.json: its newest version) or the kit root (<root>/<SERVER>/index.json;
@@ -228,7 +222,7 @@ def load_kit(kit: Any, server: str | None = None) -> Any:
         except (OSError, ValueError) as e:
             raise DagError(f"the DR kit {path}: {e}") from None
     checksum = (manifest.get("checksum") or {}).get("manifest") if isinstance(manifest, Mapping) else None
-    if checksum and checksum != _kit_checksum(manifest):
+    if checksum and checksum != manifest_checksum(dict(manifest)):
         raise DagError("the DR kit's manifest fails its checksum (it was changed after the capture); take another version")
     return manifest
 
