@@ -132,6 +132,12 @@ class DatabaseObject:
             return self.copies.index(server.upper()) + 1 if server.upper() in self.copies else None
         return (self.copy_settings.get(server.upper()) or {}).get(key) or "00:00:00"
 
+    @property
+    def identity(self) -> str:
+        """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
+        group database has the name of the database it recovers, so only the identity tells them apart."""
+        return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
+
 
 @dataclass
 class DagObject:
@@ -147,12 +153,6 @@ class DagObject:
     datacenter_activation_mode: str = "Off"
     cluster_nodes: list[str] = field(default_factory=list)
     guid: str = ""
-
-    @property
-    def identity(self) -> str:
-        """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
-        group database has the name of the database it recovers, so only the identity tells them apart."""
-        return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
 
 
 def next_log_prefix(used: set[str]) -> str:
