@@ -384,7 +384,7 @@ def _pairs(value: Any) -> dict[str, str]:
                 continue
             key, val = m.group(1), m.group(2)
         if key is not None:
-            out[str(key).split("\\")[-1].split(".")[0].upper()] = "" if val is None else str(val)
+            out[str(key).rsplit("\\", maxsplit=1)[-1].split(".", maxsplit=1)[0].upper()] = "" if val is None else str(val)
     return out
 
 
@@ -400,7 +400,7 @@ def dag_section(raw: dict[str, Any] | None, server: str) -> dict[str, Any] | Non
         prefs = _pairs(db.get("activation_preference"))
         replay = _pairs(db.get("replay_lag_times"))
         truncation = _pairs(db.get("truncation_lag_times"))
-        servers = [str(s).split(".")[0].upper() for s in as_list(db.get("servers"))] or sorted(prefs)
+        servers = [str(s).split(".", maxsplit=1)[0].upper() for s in as_list(db.get("servers"))] or sorted(prefs)
         for copy_server in servers:
             pref = prefs.get(copy_server)
             copies.append(
@@ -416,7 +416,7 @@ def dag_section(raw: dict[str, Any] | None, server: str) -> dict[str, Any] | Non
     return {
         "member": member,
         "name": info.get("name") if member else None,
-        "servers": sorted(str(s).split(".")[0].upper() for s in as_list(info.get("servers"))) if member else [],
+        "servers": sorted(str(s).split(".", maxsplit=1)[0].upper() for s in as_list(info.get("servers"))) if member else [],
         "witness_server": info.get("witness_server") if member else None,
         "witness_directory": info.get("witness_directory") if member else None,
         "alternate_witness_server": info.get("alternate_witness_server") if member else None,

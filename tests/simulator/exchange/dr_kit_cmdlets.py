@@ -532,7 +532,7 @@ def _register_vdir(vtype: str, get_name: str, set_name: str) -> None:
             return [_vdir_object(host, vtype, vdir)]
         found = _configured(shell, bound.get("Server"))
         if found is None:
-            if bound.get("Server") and shell.host_of(str(bound["Server"]).split(".")[0]) is None:
+            if bound.get("Server") and shell.host_of(str(bound["Server"]).split(".", maxsplit=1)[0]) is None:
                 cmdlets._server_name(shell, bound["Server"])  # an unknown server: not found
             return []
         vdir = (found[1].get("virtual_directories") or {}).get(vtype)
