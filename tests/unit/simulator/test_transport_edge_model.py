@@ -208,7 +208,8 @@ def test_a_clean_edge_install_has_its_ad_lds_data_the_scripts_and_a_local_shell(
 
 HEALTHY = {
     "certificate": "0LDCERT",
-    "receive_connectors": [{"Name": "Internet", "Bindings": ["10.9.8.7:25", "0.0.0.0:587"], "RemoteIPRanges": ["0.0.0.0-255.255.255.255"], "Fqdn": "mail.contoso.com"}],
+    "receive_connectors": [{"Name": "Internet", "Bindings": ["10.9.8.7:25", "0.0.0.0:587"], "RemoteIPRanges": ["0.0.0.0-255.255.255.255"],
+                            "Fqdn": "mail.contoso.com"}],
     "send_connectors": [{"Name": "To Internet", "AddressSpaces": ["SMTP:*;1"], "SmartHosts": [], "DNSRoutingEnabled": True, "SourceIPAddress": "10.9.8.7",
                          "Credential": {"UserName": "relay", "Password": "Relay-Secret-1"}}],
     "accepted_domains": [{"Name": "contoso.com", "DomainName": "contoso.com", "DomainType": "Authoritative"}],
@@ -225,18 +226,41 @@ def test_export_validate_and_import_through_the_scripts_with_an_answer_file(tmp_
     assert "<ExportedEdgeConfiguration>" in data and "Relay-Secret-1" not in data and "'10.9.8.7:25', '0.0.0.0:587'" in data
     # the rebuilt Edge: a clean install at another address
     edge.save(edge01, edge.clean_install(edge01, V15))
-    out = run(edge01, rf"{SCRIPTS}\ImportEdgeConfig.ps1", "-CloneConfigData:C:\\kit\\clone.xml", "-IsImport", "$false", "-CloneConfigAnswer:C:\\kit\\answer.xml")
+    out = run(
+        edge01, rf"{SCRIPTS}\ImportEdgeConfig.ps1", "-CloneConfigData:C:\\kit\\clone.xml", "-IsImport", "$false", "-CloneConfigAnswer:C:\\kit\\answer.xml"
+    )
     assert "Answer File is successfully created: C:\\kit\\answer.xml" in out
     answer = edge01.read_text(r"C:\kit\answer.xml")
     assert "<SendConnector Name=\"To Internet\">" in answer and "<!-- Validation failed -->" in answer and "<Item>10.9.8.7:25</Item>" in answer
     # importing the answer file as it is fails on its items; with this host's values it imports
-    out = run(edge01, rf"{SCRIPTS}\ImportEdgeConfig.ps1", "-CloneConfigData:C:\\kit\\clone.xml", "-IsImport:$true", "-CloneConfigAnswer:C:\\kit\\answer.xml", "-Key:0123456789abcdef0123456789abcdef")
+    out = run(
+        edge01,
+        rf"{SCRIPTS}\ImportEdgeConfig.ps1",
+        "-CloneConfigData:C:\\kit\\clone.xml",
+        "-IsImport:$true",
+        "-CloneConfigAnswer:C:\\kit\\answer.xml",
+        "-Key:0123456789abcdef0123456789abcdef",
+    )
     assert "Validation Process Failed. Please enter correct information in C:\\kit\\answer.xml" in out
     fixed = answer.replace("10.9.8.7:25", f"{edge01.address}:25").replace(">10.9.8.7<", ">0.0.0.0<").replace(">mail.contoso.com<", f">{edge01.fqdn}<")
     edge01.write_text(r"C:\kit\answer.xml", fixed)
-    out = run(edge01, rf"{SCRIPTS}\ImportEdgeConfig.ps1", "-CloneConfigData:C:\\kit\\clone.xml", "-IsImport:$true", "-CloneConfigAnswer:C:\\kit\\answer.xml", "-Key:wrong-key-wrong-key-wrong-key-12")
+    out = run(
+        edge01,
+        rf"{SCRIPTS}\ImportEdgeConfig.ps1",
+        "-CloneConfigData:C:\\kit\\clone.xml",
+        "-IsImport:$true",
+        "-CloneConfigAnswer:C:\\kit\\answer.xml",
+        "-Key:wrong-key-wrong-key-wrong-key-12",
+    )
     assert "Password Decryption Failed - Check the decryption key." in out
-    out = run(edge01, rf"{SCRIPTS}\ImportEdgeConfig.ps1", "-CloneConfigData:C:\\kit\\clone.xml", "-IsImport:$true", "-CloneConfigAnswer:C:\\kit\\answer.xml", "-Key:0123456789abcdef0123456789abcdef")
+    out = run(
+        edge01,
+        rf"{SCRIPTS}\ImportEdgeConfig.ps1",
+        "-CloneConfigData:C:\\kit\\clone.xml",
+        "-IsImport:$true",
+        "-CloneConfigAnswer:C:\\kit\\answer.xml",
+        "-Key:0123456789abcdef0123456789abcdef",
+    )
     assert "Importing Edge configuration information Succeeded." in out
     data = edge.load(edge01)
     assert data["send_connectors"][0]["Credential"]["Password"] == "Relay-Secret-1"
@@ -270,7 +294,10 @@ def test_edgesync_fails_against_a_rebuilt_edge_until_it_is_subscribed_again(tmp_
     sh.invoke("New-EdgeSubscription", FileData=blob, Site="Default-First-Site-Name")
     assert sh.invoke("Start-EdgeSynchronization", TargetServer="EDGE01", ForceFullSync=True)[0]["Result"] == "Success"
     assert sh.invoke("Test-EdgeSynchronization", TargetServer="EDGE01")[0]["SyncStatus"] == "Normal"
-    assert [c["Name"] for c in esh.invoke("Get-SendConnector")] == ["EdgeSync - Default-First-Site-Name to Internet", "EdgeSync - Inbound to Default-First-Site-Name"]
+    assert [c["Name"] for c in esh.invoke("Get-SendConnector")] == [
+        "EdgeSync - Default-First-Site-Name to Internet",
+        "EdgeSync - Inbound to Default-First-Site-Name",
+    ]
     assert [d["DomainName"] for d in esh.invoke("Get-AcceptedDomain")] == ["contoso.com"]
     with pytest.raises(cmdlets.CmdletError, match="Edge Subscription"):
         esh.invoke("New-AcceptedDomain", Name="x", DomainName="x.com")
