@@ -6,6 +6,9 @@
 # Microsoft Exchange Transport service and its events, the queues. Only reading and acting: the controller judges
 # (plugin_utils/_transport_queue.py). Facts and sources: docs/transport-and-edge.md.
 
+#AnsibleRequires -PowerShell ..module_utils._Windows
+#AnsibleRequires -PowerShell ..module_utils._ExchangeShell
+
 Set-StrictMode -Version 2.0
 
 $script:TransportService = 'MSExchangeTransport'
@@ -172,16 +175,17 @@ Function Get-ExDrQueueFiles {
 Function Get-ExDrTransportService {
     <#
     .SYNOPSIS
-    MSExchangeTransport: @{ exists; state (running, stopped, paused, ...); start_mode }.
+    MSExchangeTransport: @{ exists; state; start_mode } with the collection's names (ConvertTo-ExDrServiceState,
+    Get-ExDrServiceStartMode in _Windows.psm1).
     #>
-    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($script:TransportService)'"
+    $service = Get-CimInstance -ClassName Win32_Service -Filter "Name=$(ConvertTo-ExDrWqlString -Value $script:TransportService)"
     if ($null -eq $service) {
         return @{ exists = $false; state = $null; start_mode = $null }
     }
     return @{
         exists = $true
-        state = ([string]$service.State).Replace(' ', '_').ToLowerInvariant()
-        start_mode = ([string]$service.StartMode).ToLowerInvariant()
+        state = ConvertTo-ExDrServiceState -State (Get-ExDrProperty -InputObject $service -Name 'State')
+        start_mode = Get-ExDrServiceStartMode -Instance $service
     }
 }
 

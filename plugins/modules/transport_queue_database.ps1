@@ -89,7 +89,17 @@ if (-not $state.installed -or -not $state.version) {
     $module.FailJson("Failed to manage the queue database of $($env:COMPUTERNAME): Exchange Server is not installed on it")
 }
 $edge = $state.roles -contains 'EdgeTransportRole'
-$config = Get-ExDrTransportConfig -InstallPath $state.install_path
+$config = $null
+$failure = $null
+try {
+    $config = Get-ExDrTransportConfig -InstallPath $state.install_path
+}
+catch {
+    $failure = $_
+}
+if ($null -ne $failure) {
+    $module.FailJson("Failed to read EdgeTransport.exe.config on $($env:COMPUTERNAME): $($failure.Exception.Message)", $failure)
+}
 if (-not $config.exists) {
     $module.FailJson("Failed to manage the queue database of $($env:COMPUTERNAME): $($config.path) does not exist")
 }

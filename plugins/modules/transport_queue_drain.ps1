@@ -71,7 +71,16 @@ if (-not $state.installed -or -not $state.version) {
     $module.FailJson("Failed to drain $($env:COMPUTERNAME): Exchange Server is not installed on it")
 }
 $edge = $state.roles -contains 'EdgeTransportRole'
-$service = Get-ExDrTransportService
+$service = $null
+try {
+    $service = Get-ExDrTransportService
+}
+catch {
+    $failure = $_
+}
+if ($null -eq $service) {
+    $module.FailJson("Failed to read the Microsoft Exchange Transport service of $($env:COMPUTERNAME): $($failure.Exception.Message)", $failure)
+}
 if (-not $service.exists -or ($service.state -ne 'running' -and $service.state -ne 'paused')) {
     $module.FailJson("Failed to drain $($env:COMPUTERNAME): the Microsoft Exchange Transport service is $($service.state), so its queues cannot be delivered or read; start it first")
 }

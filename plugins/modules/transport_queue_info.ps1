@@ -51,52 +51,62 @@ $module.Result.exchange.install_path = $state.install_path
 $module.Result.exchange.roles = @($state.roles)
 $module.Result.exchange.edge = $edge
 
-$config = Get-ExDrTransportConfig -InstallPath $state.install_path
-$module.Result.config = $config
-$default = Join-Path -Path $state.install_path -ChildPath 'TransportRoles\data\Queue'
-$databasePath = if ($config.queue_database_path) { $config.queue_database_path.TrimEnd('\') } else { $default }
-$loggingPath = if ($config.queue_database_logging_path) { $config.queue_database_logging_path.TrimEnd('\') } else { $default }
-$asideRoot = if ($module.Params.aside_root) { $module.Params.aside_root.TrimEnd('\') } else { Join-Path -Path $databasePath -ChildPath 'QueueAside' }
-$module.Result.paths = @{ database = $databasePath; logging = $loggingPath; aside_root = $asideRoot }
-$module.Result.service = Get-ExDrTransportService
-$module.Result.files = @{ database = Get-ExDrQueueFiles -Folder $databasePath; logging = Get-ExDrQueueFiles -Folder $loggingPath -Logging }
-$module.Result.folders = @(@($databasePath, $loggingPath) | Select-Object -Unique | ForEach-Object { Get-ExDrFolderAccess -Path $_ })
-$module.Result.events = Get-ExDrTransportEvents -Since (Get-Date).AddDays(-1)
+$failure = $null
+$running = $false
+try {
+    $config = Get-ExDrTransportConfig -InstallPath $state.install_path
+    $module.Result.config = $config
+    $default = Join-Path -Path $state.install_path -ChildPath 'TransportRoles\data\Queue'
+    $databasePath = if ($config.queue_database_path) { $config.queue_database_path.TrimEnd('\') } else { $default }
+    $loggingPath = if ($config.queue_database_logging_path) { $config.queue_database_logging_path.TrimEnd('\') } else { $default }
+    $asideRoot = if ($module.Params.aside_root) { $module.Params.aside_root.TrimEnd('\') } else { Join-Path -Path $databasePath -ChildPath 'QueueAside' }
+    $module.Result.paths = @{ database = $databasePath; logging = $loggingPath; aside_root = $asideRoot }
+    $module.Result.service = Get-ExDrTransportService
+    $module.Result.files = @{ database = Get-ExDrQueueFiles -Folder $databasePath; logging = Get-ExDrQueueFiles -Folder $loggingPath -Logging }
+    $module.Result.folders = @(@($databasePath, $loggingPath) | Select-Object -Unique | ForEach-Object { Get-ExDrFolderAccess -Path $_ })
+    $module.Result.events = Get-ExDrTransportEvents -Since (Get-Date).AddDays(-1)
 
-if (Test-Path -LiteralPath $asideRoot -PathType Container) {
-    $module.Result.aside = @(Get-ChildItem -LiteralPath $asideRoot -Directory | Sort-Object -Property Name | ForEach-Object {
-            @{ path = $_.FullName; name = $_.Name; files = @((Get-ExDrQueueFiles -Folder $_.FullName) + (Get-ExDrQueueFiles -Folder $_.FullName -Logging)) }
-        })
-}
-
-$eseutilPath = Join-Path -Path $state.install_path -ChildPath 'Bin\eseutil.exe'
-$running = $module.Result.service.state -eq 'running' -or $module.Result.service.state -eq 'paused'
-$mail = Join-Path -Path $databasePath -ChildPath 'Mail.que'
-if (-not $running -and $module.Params.eseutil -eq 'stopped' -and (Test-Path -LiteralPath $mail -PathType Leaf) -and (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
-    $module.Result.eseutil.mh = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/mh', $mail)
-}
-
-# A replay folder: its files, the marker a finished replay leaves, and whether a replay of it is under way
-$replayFrom = $module.Params.replay_from
-if ($replayFrom) {
-    $replayFrom = $replayFrom.TrimEnd('\')
-    $replay = @{ path = $replayFrom; exists = $false; files = @(); marker = $null; in_progress = $false; config_backup = $false; mh = $null }
-    $replay.config_backup = Test-Path -LiteralPath "$($config.path).before-replay" -PathType Leaf
-    $replay.in_progress = $replay.config_backup -and ($databasePath -eq $replayFrom)
-    if (Test-Path -LiteralPath $replayFrom -PathType Container) {
-        $replay.files = @((Get-ExDrQueueFiles -Folder $replayFrom) + (Get-ExDrQueueFiles -Folder $replayFrom -Logging))
-        $replay.exists = @($replay.files | Where-Object { $_.name -eq 'Mail.que' }).Count -gt 0
-        $markerPath = Join-Path -Path $replayFrom -ChildPath 'exchange_dr.replayed'
-        if (Test-Path -LiteralPath $markerPath -PathType Leaf) {
-            $replay.marker = [System.IO.File]::ReadAllText($markerPath)
-        }
-        $replayMail = Join-Path -Path $replayFrom -ChildPath 'Mail.que'
-        $replayOpen = $running -and $replay.in_progress
-        if ($replay.exists -and -not $replayOpen -and $module.Params.eseutil -eq 'stopped' -and (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
-            $replay.mh = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/mh', $replayMail)
-        }
+    if (Test-Path -LiteralPath $asideRoot -PathType Container) {
+        $module.Result.aside = @(Get-ChildItem -LiteralPath $asideRoot -Directory | Sort-Object -Property Name | ForEach-Object {
+                @{ path = $_.FullName; name = $_.Name; files = @((Get-ExDrQueueFiles -Folder $_.FullName) + (Get-ExDrQueueFiles -Folder $_.FullName -Logging)) }
+            })
     }
-    $module.Result.replay = $replay
+
+    $eseutilPath = Join-Path -Path $state.install_path -ChildPath 'Bin\eseutil.exe'
+    $running = $module.Result.service.state -eq 'running' -or $module.Result.service.state -eq 'paused'
+    $mail = Join-Path -Path $databasePath -ChildPath 'Mail.que'
+    if (-not $running -and $module.Params.eseutil -eq 'stopped' -and (Test-Path -LiteralPath $mail -PathType Leaf) -and (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
+        $module.Result.eseutil.mh = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/mh', $mail)
+    }
+
+    # A replay folder: its files, the marker a finished replay leaves, and whether a replay of it is under way
+    $replayFrom = $module.Params.replay_from
+    if ($replayFrom) {
+        $replayFrom = $replayFrom.TrimEnd('\')
+        $replay = @{ path = $replayFrom; exists = $false; files = @(); marker = $null; in_progress = $false; config_backup = $false; mh = $null }
+        $replay.config_backup = Test-Path -LiteralPath "$($config.path).before-replay" -PathType Leaf
+        $replay.in_progress = $replay.config_backup -and ($databasePath -eq $replayFrom)
+        if (Test-Path -LiteralPath $replayFrom -PathType Container) {
+            $replay.files = @((Get-ExDrQueueFiles -Folder $replayFrom) + (Get-ExDrQueueFiles -Folder $replayFrom -Logging))
+            $replay.exists = @($replay.files | Where-Object { $_.name -eq 'Mail.que' }).Count -gt 0
+            $markerPath = Join-Path -Path $replayFrom -ChildPath 'exchange_dr.replayed'
+            if (Test-Path -LiteralPath $markerPath -PathType Leaf) {
+                $replay.marker = [System.IO.File]::ReadAllText($markerPath)
+            }
+            $replayMail = Join-Path -Path $replayFrom -ChildPath 'Mail.que'
+            $replayOpen = $running -and $replay.in_progress
+            if ($replay.exists -and -not $replayOpen -and $module.Params.eseutil -eq 'stopped' -and (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
+                $replay.mh = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/mh', $replayMail)
+            }
+        }
+        $module.Result.replay = $replay
+    }
+}
+catch {
+    $failure = $_
+}
+if ($null -ne $failure) {
+    $module.FailJson("Failed to read the queue database of $($env:COMPUTERNAME): $($failure.Exception.Message)", $failure)
 }
 
 # The queues, from the running service through the Exchange Management Shell (the snap-in on an Edge)

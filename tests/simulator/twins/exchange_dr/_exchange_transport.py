@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from defusedxml.ElementTree import fromstring
 
+from simulator import wmi
 from simulator.exchange import transport
 from simulator.hoststate import AccessRule
 from simulator.twins.exchange_dr._exchange_shell import invoke, prop, text
+from simulator.twins.exchange_dr._windows import service_start_mode, service_state, wql_string
 from simulator.winerror import WinError
 
 if TYPE_CHECKING:
@@ -102,12 +104,11 @@ def _like(name: str, pattern: str) -> bool:
 
 
 def transport_service(host: Host) -> dict[str, Any]:
-    """Get-ExDrTransportService (Win32_Service State, lower case with underscores)."""
-    svc = host.service(transport.SERVICE)
-    if svc is None:
+    """Get-ExDrTransportService: the Win32_Service instance named the collection's way (_windows.py)."""
+    instances = wmi.query_win32_service(host, f"Name={wql_string(transport.SERVICE)}")
+    if not instances:
         return {"exists": False, "state": None, "start_mode": None}
-    state = {"start_pending": "start_pending", "stop_pending": "stop_pending"}.get(svc.state, svc.state)
-    return {"exists": True, "state": state, "start_mode": {"delayed": "auto"}.get(svc.start_mode, svc.start_mode)}
+    return {"exists": True, "state": service_state(instances[0].get("State")), "start_mode": service_start_mode(host, instances[0])}
 
 
 def transport_events(host: Host, since: float | None = None, maximum: int = 5) -> list[dict[str, Any]]:

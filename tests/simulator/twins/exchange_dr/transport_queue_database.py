@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from defusedxml.ElementTree import ParseError
+
 from simulator.exchange import cmdlets, transport
 from simulator.twins import ModuleRun, twin
 from simulator.twins.exchange_dr import _exchange_transport as tx
@@ -72,7 +74,10 @@ def transport_queue_database(m: ModuleRun) -> None:
     if not state["installed"] or not state["version"]:
         m.fail_json(f"Failed to manage the queue database of {host.name.upper()}: Exchange Server is not installed on it")
     install = str(state["install_path"])
-    config = tx.transport_config(host, install)
+    try:
+        config = tx.transport_config(host, install)
+    except (WinError, ParseError) as error:
+        m.fail_json(f"Failed to read EdgeTransport.exe.config on {host.name.upper()}: {error}")
     if not config["exists"]:
         m.fail_json(f"Failed to manage the queue database of {host.name.upper()}: {config['path']} does not exist")
     default = rf"{install}\TransportRoles\data\Queue"

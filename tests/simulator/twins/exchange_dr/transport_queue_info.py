@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from defusedxml.ElementTree import ParseError
+
 from simulator.exchange import cmdlets
 from simulator.twins import ModuleRun, twin
 from simulator.twins.exchange_dr import _exchange_transport as tx
 from simulator.twins.exchange_dr._exchange_shell import invoke_eseutil, open_exchange_shell
 from simulator.twins.exchange_dr._exchange_state import exchange_state
+from simulator.winerror import WinError
 
 
 @twin("exchange_dr.recovery.transport_queue_info", required_together=[["exchange_username", "exchange_password"]])
@@ -36,34 +39,41 @@ def transport_queue_info(m: ModuleRun) -> None:
     version, install = str(state["version"]), str(state["install_path"])
     edge = "EdgeTransportRole" in state["roles"]
     r["exchange"].update(version=version, install_path=install, roles=list(state["roles"]), edge=edge)
-    config = tx.transport_config(host, install)
-    r["config"] = config
-    default = rf"{install}\TransportRoles\data\Queue"
-    database = (config["queue_database_path"] or default).rstrip("\\")
-    logging = (config["queue_database_logging_path"] or default).rstrip("\\")
-    aside_root = (p["aside_root"] or rf"{database}\QueueAside").rstrip("\\")
-    r["paths"] = {"database": database, "logging": logging, "aside_root": aside_root}
-    r["service"] = tx.transport_service(host)
-    r["files"] = {"database": tx.queue_files(host, database), "logging": tx.queue_files(host, logging, logging=True)}
-    r["folders"] = [tx.folder_access(host, f) for f in dict.fromkeys((database, logging))]
-    r["events"] = tx.transport_events(host, host.clock.time() - 86400)
-    if host.exists(aside_root) and host.is_dir(aside_root):
-        r["aside"] = [
-            {
-                "path": rf"{aside_root}\{n}",
-                "name": n,
-                "files": tx.queue_files(host, rf"{aside_root}\{n}") + tx.queue_files(host, rf"{aside_root}\{n}", logging=True),
-            }
-            for n in sorted(host.listdir(aside_root), key=str.casefold)
-            if host.is_dir(rf"{aside_root}\{n}")
-        ]
-    eseutil = rf"{install}\Bin\eseutil.exe"
-    running = r["service"]["state"] in ("running", "paused")
-    mail = rf"{database}\Mail.que"
-    if not running and p["eseutil"] == "stopped" and host.exists(mail) and host.exists(eseutil):
-        r["eseutil"]["mh"] = invoke_eseutil(m, eseutil, ["/mh", mail])
-    if p["replay_from"]:
-        r["replay"] = _replay(m, p["replay_from"].rstrip("\\"), config, database, running, eseutil)
+    failure: Exception | None = None
+    running = False
+    try:
+        config = tx.transport_config(host, install)
+        r["config"] = config
+        default = rf"{install}\TransportRoles\data\Queue"
+        database = (config["queue_database_path"] or default).rstrip("\\")
+        logging = (config["queue_database_logging_path"] or default).rstrip("\\")
+        aside_root = (p["aside_root"] or rf"{database}\QueueAside").rstrip("\\")
+        r["paths"] = {"database": database, "logging": logging, "aside_root": aside_root}
+        r["service"] = tx.transport_service(host)
+        r["files"] = {"database": tx.queue_files(host, database), "logging": tx.queue_files(host, logging, logging=True)}
+        r["folders"] = [tx.folder_access(host, f) for f in dict.fromkeys((database, logging))]
+        r["events"] = tx.transport_events(host, host.clock.time() - 86400)
+        if host.exists(aside_root) and host.is_dir(aside_root):
+            r["aside"] = [
+                {
+                    "path": rf"{aside_root}\{n}",
+                    "name": n,
+                    "files": tx.queue_files(host, rf"{aside_root}\{n}") + tx.queue_files(host, rf"{aside_root}\{n}", logging=True),
+                }
+                for n in sorted(host.listdir(aside_root), key=str.casefold)
+                if host.is_dir(rf"{aside_root}\{n}")
+            ]
+        eseutil = rf"{install}\Bin\eseutil.exe"
+        running = r["service"]["state"] in ("running", "paused")
+        mail = rf"{database}\Mail.que"
+        if not running and p["eseutil"] == "stopped" and host.exists(mail) and host.exists(eseutil):
+            r["eseutil"]["mh"] = invoke_eseutil(m, eseutil, ["/mh", mail])
+        if p["replay_from"]:
+            r["replay"] = _replay(m, p["replay_from"].rstrip("\\"), config, database, running, eseutil)
+    except (WinError, ParseError) as error:
+        failure = error
+    if failure is not None:
+        m.fail_json(f"Failed to read the queue database of {host.name.upper()}: {failure}")
     if running and p["queues"]:
         shell = open_exchange_shell(m, version, ["Get-Queue"], edge=edge)
         r["exchange"]["shell"] = shell.method
