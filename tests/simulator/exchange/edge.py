@@ -158,6 +158,9 @@ def apply_seed(host: Host, spec: dict[str, Any]) -> None:
     for key in ("receive_connectors", "send_connectors", "accepted_domains", "remote_domains"):
         if key in spec:
             data[key] = [dict(x) for x in spec[key]]
+    for connector in data["send_connectors"]:  # New-SendConnector's defaults
+        connector.setdefault("SourceIPAddress", IP_ANY)
+        connector.setdefault("Enabled", True)
     if "transport_server" in spec:
         data["transport_server"].update(spec["transport_server"])
     if spec.get("certificate"):
@@ -171,7 +174,17 @@ def apply_seed(host: Host, spec: dict[str, Any]) -> None:
             "synced_at": host.clock.time(),
             "recipients": int(org.get("recipients", 0)),
         }
+        if "send_connectors" not in spec:  # what EdgeSync replicated: its two Send connectors
+            data["send_connectors"] = edgesync_send_connectors(data["subscription"]["site"])
     save(host, data)
+
+
+def edgesync_send_connectors(site: str) -> list[dict[str, Any]]:
+    """The Send connectors EdgeSync replicates to a subscribed Edge (New-EdgeSubscription -CreateInternetSendConnector and
+    -CreateInboundSendConnector, both true by default)."""
+    internet = {"Name": f"EdgeSync - {site} to Internet", "AddressSpaces": ["SMTP:*;100"], "SmartHosts": [], "DNSRoutingEnabled": True}
+    inbound = {"Name": f"EdgeSync - Inbound to {site}", "AddressSpaces": ["SMTP:--;1"], "SmartHosts": ["--"], "DNSRoutingEnabled": False}
+    return [{**c, "SourceIPAddress": IP_ANY, "Enabled": True, "Credential": None} for c in (internet, inbound)]
 
 
 SEED_KEYS = {"receive_connectors", "send_connectors", "accepted_domains", "remote_domains", "transport_server", "certificate", "subscribed"}
@@ -322,9 +335,7 @@ def _replicate(org: ExchangeOrganization, record: dict[str, Any], data: dict[str
     site = record["site"]
     accepted = org.accepted_domains or [{"Name": domain, "DomainName": domain, "DomainType": "Authoritative"}]  # the org's default domain
     data["accepted_domains"] = [{"DomainType": "Authoritative", **d} for d in accepted]
-    internet = {"Name": f"EdgeSync - {site} to Internet", "AddressSpaces": ["SMTP:*;100"], "SmartHosts": [], "DNSRoutingEnabled": True}
-    inbound = {"Name": f"EdgeSync - Inbound to {site}", "AddressSpaces": ["SMTP:--;1"], "SmartHosts": ["--"], "DNSRoutingEnabled": False}
-    data["send_connectors"] = [{**c, "SourceIPAddress": IP_ANY, "Enabled": True, "Credential": None} for c in (internet, inbound)]
+    data["send_connectors"] = edgesync_send_connectors(site)
     sub = data.get("subscription") or {}
     esra = sorted({*sub.get("esra", []), source.upper()})
     data["subscription"] = {

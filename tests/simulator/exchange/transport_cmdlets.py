@@ -663,8 +663,13 @@ _org_get_exchange_server = BEHAVIOURS["get-exchangeserver"]
 
 @behaviour("Get-ExchangeServer")
 def get_exchange_server(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
-    if not _is_edge_shell(shell):
-        return _org_get_exchange_server(shell, set_name, bound)
+    if not _is_edge_shell(shell):  # the organisation's servers, with the Active Directory site each belongs to
+        org = shell.organization
+        out = _org_get_exchange_server(shell, set_name, bound)
+        for item in out:
+            server = org.servers.get(str(item["Name"]).upper()) if org else None
+            item["Site"] = getattr(server, "site", None) or edge.DEFAULT_SITE
+        return out
     data = _local_edge(shell)
     if bound.get("Identity") and str(bound["Identity"]).split(".")[0].upper() != data["server"]:
         raise cmdlets._not_found(shell, bound["Identity"])
