@@ -21,6 +21,11 @@ MODULE = "exchange_dr.recovery.edge_subscription"
 PUBLIC = ("server", "step", "site", "host_time", "subscriptions", "subscribed", "removed", "sync", "start", "waited", "timed_out")
 
 
+def synchronized(module_result: dict[str, Any]) -> bool:
+    """Subscribed, and Test-EdgeSynchronization says Normal."""
+    return bool(module_result.get("subscribed")) and (module_result.get("sync") or {}).get("status") == "Normal"
+
+
 class ActionModule(ActionBase):
     def run(self, tmp: str | None = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         self._supports_check_mode = True
@@ -38,7 +43,7 @@ class ActionModule(ActionBase):
         if args["timeout"] < 0 or args["poll_interval"] < 1:
             return {**result, "failed": True, "msg": f"Invalid options for {MODULE}: timeout must be 0 or more and poll_interval 1 or more"}
         args["edge_server"] = edge
-        out: dict[str, Any] = {"subscription": None, "file_removed": False}
+        out: dict[str, Any] = {"subscription": None, "file_removed": False, "synchronized": False}
         query = self._execute_module(module_name=MODULE, module_args={**args, "_step": "query"}, task_vars=task_vars)
         out.update({k: query[k] for k in PUBLIC if k in query})
         if query.get("failed"):
@@ -65,6 +70,7 @@ class ActionModule(ActionBase):
                     f"run this on a Mailbox or Hub Transport server of {current.get('site')}",
                 }
             if sync.get("status") == "Normal":
+                out["synchronized"] = True
                 return {**result, **out, "changed": False, "msg": f"{edge} is subscribed to {site} and synchronized (last {sync.get('last')})"}
         why = (
             f"{edge} is not subscribed"
@@ -75,6 +81,13 @@ class ActionModule(ActionBase):
                 else f"EdgeSync reports {sync.get('status') or 'nothing'} for {edge}" + (f": {sync['failure']}" if sync.get("failure") else "")
             )
         )
+        if not args.get("subscription_file") and self._task.check_mode:
+            return {
+                **result,
+                **out,
+                "changed": True,
+                "msg": f"(check mode) {why.rstrip('.')}: {edge} would be subscribed to {site} with a new Edge Subscription file",
+            }
         if not args.get("subscription_file"):
             return {
                 **result,
@@ -107,6 +120,7 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(remote_tmp)
         out.update({k: done[k] for k in PUBLIC if k in done})
+        out["synchronized"] = synchronized(done)
         if done.get("failed"):
             return {**result, **out, "failed": True, "msg": done.get("msg")}
         if args["remove_file"]:

@@ -89,7 +89,7 @@ CONTROLLER: dict[str, Controller] = {
     # the file is fetched to the controller and only its metadata returned
     "edge_subscription_file": Controller(adds=("dest", "subscription")),
     # the subscription file is checked and copied by the plugin, and deleted on the controller after the import
-    "edge_subscription": Controller(adds=("subscription", "file_removed")),
+    "edge_subscription": Controller(adds=("subscription", "file_removed", "synchronized")),
     # the set is read and compared on the controller: the module's read returns only the raw files (private keys)
     "email_router_config": Controller(adds=("source", "files", "changed_files", "errors")),
     # the plugin judges the run (preflight, exit code, log) and returns its own verdict; reboots come from _module_with_reboot

@@ -81,13 +81,14 @@ def subscribe_answer(status: str = "Normal") -> Any:
 
 def test_a_synchronized_edge_needs_no_file_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "edge01.contoso.com"}, lambda a: query(status="Normal"), host="EX01")
-    assert not result["changed"] and "synchronized" in result["msg"]
+    assert not result["changed"] and "synchronized" in result["msg"] and result["synchronized"]
     assert [c["_step"] for c in calls] == ["query"] and calls[0]["edge_server"] == "EDGE01"
 
 
 def test_an_edge_edgesync_cannot_reach_needs_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01"}, lambda a: query(), host="EX01")
     assert result["failed"] and "EdgeSync reports Failed for EDGE01: certificate mismatch; give subscription_file" in result["msg"]
+    assert not result["synchronized"]
     assert len(calls) == 1
 
 
@@ -114,7 +115,7 @@ def test_subscribing_copies_the_file_subscribes_to_the_site_and_deletes_the_file
     path = tmp_path / "EdgeSubscriptionInfo.xml"
     path.write_bytes(subscription_file())
     result, calls, transfers = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "subscription_file": str(path)}, subscribe_answer(), host="EX01")
-    assert result["changed"] and not result.get("failed") and result["file_removed"] and not path.exists()
+    assert result["changed"] and not result.get("failed") and result["file_removed"] and not path.exists() and result["synchronized"]
     assert [c["_step"] for c in calls] == ["query", "subscribe"]
     assert calls[1]["site"] == "Default-First-Site-Name" and calls[1]["_file_path"] == "C:\\Temp\\ansible-tmp\\EdgeSubscriptionInfo.xml"
     transfers.assert_called_once_with("C:\\Temp\\ansible-tmp\\EdgeSubscriptionInfo.xml", subscription_file())
