@@ -25,7 +25,7 @@ import yaml
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
-from simulator.clock import Clock, atomic_write_text
+from simulator.clock import Clock, VirtualWall, atomic_write_text
 from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
@@ -91,11 +91,30 @@ class ExchangeOrganization:
     # organisation's accepted domains that EdgeSync replicates to the Edges
     edge_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     accepted_domains: list[dict[str, Any]] = field(default_factory=list)
+    # mailbox restore requests of the Mailbox Replication service (simulator/exchange/mrs.py), keyed by request GUID
+    restore_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
-        """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
-        key = str(name).casefold()
-        return next((d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())), None)
+        """A database object by its key, name, GUID or identity (case-insensitive); the first when several match (use
+        find_databases where a name can be ambiguous: a 2007 recovery storage group database has its original's name)."""
+        if str(name) in self.databases:
+            return self.databases[str(name)]
+        found = self.find_databases(name)
+        return found[0] if found else None
+
+    def find_databases(self, identity: str) -> list[exchange_model.DatabaseObject]:
+        """Every database a DatabaseIdParameter value matches: a name or GUID, or on 2007 an identity
+        Server\\StorageGroup\\Name (or StorageGroup\\Name)."""
+        key = str(identity).casefold()
+        if "\\" in key:
+            return [d for d in self.databases.values() if d.identity.casefold() == key or d.identity.casefold().endswith("\\" + key)]
+        return [d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())]
+
+    def find_mailbox(self, identity: str) -> exchange_model.MailboxObject | None:
+        """A mailbox user by alias, display name, GUID, DOMAIN\\alias or alias@domain (MailboxIdParameter)."""
+        key = str(identity).casefold().rsplit("\\", maxsplit=1)[-1]
+        key = key.split("@", maxsplit=1)[0] if "@" in key else key
+        return next((m for m in self.mailboxes.values() if key in (m.alias.casefold(), m.display_name.casefold(), m.guid.casefold())), None)
 
     def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
         """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
@@ -210,6 +229,7 @@ class Domain:
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
                 {k: dict(v) for k, v in ex.get("edge_subscriptions", {}).items()},
                 [dict(d) for d in ex.get("accepted_domains", [])],
+                {k: dict(v) for k, v in ex.get("restore_requests", {}).items()},
             )
         return cls(
             name=d["name"],
@@ -589,15 +609,16 @@ def resolve_addresses(config: EstateConfig, previous: dict[str, str] | None = No
 class Estate:
     """The hosts of an estate and what they share, bound to a state folder (or to memory-only hosts when state_dir is None)."""
 
-    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True, autosave: bool = True) -> None:
+    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True, autosave: bool = True, wall: VirtualWall | None = None) -> None:
         """`autosave`: hosts write state.json after every change (handy in unit tests); a server turns it off and saves
-        after every WinRM command and from a background flusher instead (flush())."""
+        after every WinRM command and from a background flusher instead (flush()). `wall`: the clock's source of real
+        time (clock.VirtualWall in unit tests; default the system clock)."""
         self.config = config
         self.state_dir = Path(state_dir)
         self.writable = writable
         self.autosave = autosave and writable
         clock_path = self.state_dir / "clock.json"
-        self.clock = Clock.load(clock_path, config.time_scale)
+        self.clock = Clock.load(clock_path, config.time_scale, wall=wall)
         if not writable:
             self.clock._path = None
         self.faults = FaultSet.for_state_dir(self.state_dir)
@@ -740,9 +761,11 @@ class Estate:
 
 
 # -- state folder ------------------------------------------------------------------------------------------------------------
-def prepare_state_dir(source: str | Path | dict[str, Any] | EstateConfig, state_dir: str | Path, *, force_auto: bool = False) -> Estate:
+def prepare_state_dir(
+    source: str | Path | dict[str, Any] | EstateConfig, state_dir: str | Path, *, force_auto: bool = False, wall: VirtualWall | None = None
+) -> Estate:
     """Validate the estate, resolve addresses (keeping the ones this folder used before), write DIR/estate.yml, put the
-    estate's faults into DIR/control.json the first time, and create the hosts that have no state yet."""
+    estate's faults into DIR/control.json the first time, and create the hosts that have no state yet. `wall`: see Estate."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     config = source if isinstance(source, EstateConfig) else load_config(source)
@@ -755,7 +778,7 @@ def prepare_state_dir(source: str | Path | dict[str, Any] | EstateConfig, state_
     atomic_write_text(state_dir / "estate.yml", yaml.safe_dump(config.raw, sort_keys=False, allow_unicode=True))
     if not (state_dir / "control.json").exists():
         FaultSet(state_dir / "control.json").replace_all([f for cfg in config.hosts.values() for f in cfg.faults])
-    estate = Estate(config, state_dir)
+    estate = Estate(config, state_dir, wall=wall)
     estate.create_all()
     return estate
 
