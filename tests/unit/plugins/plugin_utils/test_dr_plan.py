@@ -137,6 +137,8 @@ def test_filter() -> None:
     assert dr_plan(lost())["host"] == "EX01"
     with pytest.raises(Exception, match="expected an exchange_info result"):
         dr_plan("not a dict")
+    with pytest.raises(Exception, match="edge must be a dict or None, got str"):
+        dr_plan(lost(), edge="EDGE01")
 
 
 # -- an Edge Transport server ------------------------------------------------------------------------------------------------------
