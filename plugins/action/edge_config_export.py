@@ -79,7 +79,7 @@ class ActionModule(ActionBase):
                 "msg": f"Invalid options for {MODULE}: key must be 16, 24 or 32 characters long (ExportEdgeConfig.ps1 -Key), not {len(args['key'])}",
             }
         dest = Path(str(args["dest"])).expanduser()
-        name = str(args.get("name") or str(task_vars.get("inventory_hostname", "edge")).split(".")[0].upper())
+        name = str(args.get("name") or str(task_vars.get("inventory_hostname", "edge")).split(".", maxsplit=1)[0].upper())
         module_args = {k: args[k] for k in (*SHELL_OPTIONS, "dest", "key", "method") if k in args}
         exported = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
         if exported.get("failed"):

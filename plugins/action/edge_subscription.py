@@ -37,7 +37,7 @@ class ActionModule(ActionBase):
         if validation.error_messages:
             return {**result, "failed": True, "msg": f"Invalid options for {MODULE}: " + "; ".join(validation.error_messages)}
         args = {k: v for k, v in validation.validated_parameters.items() if v is not None and not k.startswith("_")}
-        edge = str(args["edge_server"]).split(".")[0].upper()
+        edge = str(args["edge_server"]).split(".", maxsplit=1)[0].upper()
         if not edge:
             return {**result, "failed": True, "msg": f"Invalid options for {MODULE}: edge_server is empty"}
         if args["timeout"] < 0 or args["poll_interval"] < 1:

@@ -35,7 +35,7 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": f"Invalid options for {MODULE}: " + "; ".join(validation.error_messages)}
         args = {k: v for k, v in validation.validated_parameters.items() if v is not None}
         dest = Path(str(args["dest"])).expanduser()
-        edge = str(task_vars.get("inventory_hostname_short") or task_vars.get("inventory_hostname", "")).split(".")[0].upper()
+        edge = str(task_vars.get("inventory_hostname_short") or task_vars.get("inventory_hostname", "")).split(".", maxsplit=1)[0].upper()
         now = datetime.now(UTC)
         out: dict[str, Any] = {"server": edge, "path": None, "created": None, "dest": str(dest), "subscription": None}
         if dest.exists() and not args["force"]:

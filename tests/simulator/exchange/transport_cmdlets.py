@@ -198,7 +198,7 @@ def _target_host(shell: ExchangeShell, server: str | None) -> Host:
     """The host the queue cmdlets talk to: -Server, else the shell's own server."""
     if not server:
         return shell.host
-    host = shell.host_of(str(server).split("\\")[0])
+    host = shell.host_of(str(server).split("\\", maxsplit=1)[0])
     if host is None:
         raise CmdletError(TRANSPORT_DOWN.format(server=server), "QueueViewerException")
     return host
@@ -291,7 +291,7 @@ def redirect_message(shell: ExchangeShell, set_name: str, bound: dict[str, Any])
     (PS Redirect-Message)."""
     source = _target_host(shell, bound["Server"])
     targets = [str(t) for t in bound["Target"]]
-    target = shell.host_of(targets[0].split(".")[0]) if targets else None
+    target = shell.host_of(targets[0].split(".", maxsplit=1)[0]) if targets else None
     if target is None or not transport.running(target):
         raise CmdletError(f"The target server {targets[0] if targets else ''} can't be reached to redirect messages to. (modelled)", "LocalizedException")
     if target is source:
@@ -339,7 +339,7 @@ def set_server_component_state(shell: ExchangeShell, set_name: str, bound: dict[
 
 
 def _server_host(shell: ExchangeShell, identity: str) -> Host:
-    host = shell.host_of(str(identity).split(".")[0])
+    host = shell.host_of(str(identity).split(".", maxsplit=1)[0])
     if host is None:
         raise cmdlets._not_found(shell, identity)
     return host
@@ -425,7 +425,7 @@ def get_edge_subscription(shell: ExchangeShell, set_name: str, bound: dict[str, 
     org = _org(shell)
     items = sorted(org.edge_subscriptions.items())
     if bound.get("Identity"):
-        wanted = str(bound["Identity"]).split(".")[0].upper()
+        wanted = str(bound["Identity"]).split(".", maxsplit=1)[0].upper()
         items = [(n, r) for n, r in items if n == wanted]
     return [{"Name": n, "Site": r["site"], "Domain": r.get("edge_fqdn"), "Identity": n} for n, r in items]
 
@@ -435,7 +435,7 @@ def remove_edge_subscription(shell: ExchangeShell, set_name: str, bound: dict[st
     if _is_edge_shell(shell):
         raise NotModelled("Remove-EdgeSubscription on an Edge Transport server (the collection removes the organisation's side only)")
     org = _org(shell)
-    name = str(bound["Identity"]).split(".")[0].upper()
+    name = str(bound["Identity"]).split(".", maxsplit=1)[0].upper()
     if name not in org.edge_subscriptions:
         raise cmdlets._not_found(shell, bound["Identity"])
     if not bound.get("WhatIf"):
@@ -449,7 +449,7 @@ def _subscriptions_in_scope(shell: ExchangeShell, target: str | None) -> list[st
     site = _site_of_server(shell)
     names = [n for n, r in org.edge_subscriptions.items() if r["site"].casefold() == site.casefold()]
     if target:
-        wanted = str(target).split(".")[0].upper()
+        wanted = str(target).split(".", maxsplit=1)[0].upper()
         names = [n for n in names if n == wanted]
         if not names:
             raise CmdletError(
@@ -468,7 +468,7 @@ def _sync(shell: ExchangeShell, name: str) -> dict[str, Any]:
 
 @behaviour("Start-EdgeSynchronization")
 def start_edge_synchronization(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
-    if bound.get("Server") and str(bound["Server"]).split(".")[0].upper() != shell.host.name.upper():
+    if bound.get("Server") and str(bound["Server"]).split(".", maxsplit=1)[0].upper() != shell.host.name.upper():
         raise NotModelled("Start-EdgeSynchronization -Server <another server>")
     out = []
     for name in _subscriptions_in_scope(shell, bound.get("TargetServer")):
@@ -671,7 +671,7 @@ def get_exchange_server(shell: ExchangeShell, set_name: str, bound: dict[str, An
             item["Site"] = getattr(server, "site", None) or edge.DEFAULT_SITE
         return out
     data = _local_edge(shell)
-    if bound.get("Identity") and str(bound["Identity"]).split(".")[0].upper() != data["server"]:
+    if bound.get("Identity") and str(bound["Identity"]).split(".", maxsplit=1)[0].upper() != data["server"]:
         raise cmdlets._not_found(shell, bound["Identity"])
     v = shell.version.split(".")
     return [

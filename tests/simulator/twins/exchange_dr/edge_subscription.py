@@ -35,7 +35,7 @@ def _sync_status(shell: ExchangeShell, edge: str) -> dict[str, Any] | None:
 def _site_name(value: Any) -> str | None:
     """Get-SiteName: the last part of the site's ADObjectId."""
     name = text(value)
-    return None if name is None else name.split("/")[-1]
+    return None if name is None else name.rsplit("/", maxsplit=1)[-1]
 
 
 @twin("exchange_dr.recovery.edge_subscription", required_together=[["exchange_username", "exchange_password"]])

@@ -80,13 +80,13 @@ def subscribe_answer(status: str = "Normal") -> Any:
 
 
 def test_a_synchronized_edge_needs_no_file_and_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "edge01.contoso.com"}, lambda a: query(status="Normal"), host="EX01")
+    result, calls, _t = run(monkeypatch, edge_subscription, {"edge_server": "edge01.contoso.com"}, lambda a: query(status="Normal"), host="EX01")
     assert not result["changed"] and "synchronized" in result["msg"] and result["synchronized"]
     assert [c["_step"] for c in calls] == ["query"] and calls[0]["edge_server"] == "EDGE01"
 
 
 def test_an_edge_edgesync_cannot_reach_needs_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01"}, lambda a: query(), host="EX01")
+    result, calls, _t = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01"}, lambda a: query(), host="EX01")
     assert result["failed"] and "EdgeSync reports Failed for EDGE01: certificate mismatch; give subscription_file" in result["msg"]
     assert not result["synchronized"]
     assert len(calls) == 1
@@ -125,12 +125,13 @@ def test_subscribing_copies_the_file_subscribes_to_the_site_and_deletes_the_file
 def test_a_subscription_edgesync_does_not_synchronize_in_time_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "EdgeSubscriptionInfo.xml"
     path.write_bytes(subscription_file())
-    result, _, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "subscription_file": str(path)}, subscribe_answer("Inconclusive"), host="EX01")
+    args = {"edge_server": "EDGE01", "subscription_file": str(path)}
+    result, _c, _t = run(monkeypatch, edge_subscription, args, subscribe_answer("Inconclusive"), host="EX01")
     assert result["failed"] and result["changed"] and "EdgeSync reports Inconclusive after 20 seconds" in result["msg"]
 
 
 def test_an_edge_of_another_site_is_not_tested_from_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, _, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01"}, lambda a: query(status=None, site="Branch"), host="EX01")
+    result, _c, _t = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01"}, lambda a: query(status=None, site="Branch"), host="EX01")
     assert result["failed"] and "subscribed to the site Branch" in result["msg"]
 
 
@@ -138,14 +139,14 @@ def test_state_absent_removes_once(monkeypatch: pytest.MonkeyPatch) -> None:
     def answer(module_args: dict[str, Any]) -> dict[str, Any]:
         return query() if module_args["_step"] == "query" else {**query(), "changed": True, "removed": True, "subscribed": False}
 
-    result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "state": "absent"}, answer, host="EX01")
+    result, calls, _t = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "state": "absent"}, answer, host="EX01")
     assert result["changed"] and [c["_step"] for c in calls] == ["query", "remove"]
-    result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "state": "absent"}, lambda a: query(subscribed=False), host="EX01")
+    result, calls, _t = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "state": "absent"}, lambda a: query(subscribed=False), host="EX01")
     assert not result["changed"] and len(calls) == 1
 
 
 def test_bad_options_are_refused_without_a_module_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    result, calls, _ = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "poll_interval": 0}, lambda a: query(), host="EX01")
+    result, calls, _t = run(monkeypatch, edge_subscription, {"edge_server": "EDGE01", "poll_interval": 0}, lambda a: query(), host="EX01")
     assert result["failed"] and "poll_interval" in result["msg"] and calls == []
 
 
@@ -153,7 +154,7 @@ def test_bad_options_are_refused_without_a_module_run(monkeypatch: pytest.Monkey
 def test_a_valid_file_at_dest_is_kept_and_nothing_runs_on_the_edge(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dest = tmp_path / "EDGE01.xml"
     dest.write_bytes(subscription_file(created=datetime.now(UTC) - timedelta(hours=1)))
-    result, calls, _ = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: {})
+    result, calls, _t = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: {})
     assert not result["changed"] and calls == [] and result["subscription"]["edge_server"] == "EDGE01"
 
 
@@ -163,7 +164,7 @@ def test_an_expired_file_is_replaced_and_the_new_one_fetched_private_and_deleted
     dest.write_bytes(subscription_file(created=datetime.now(UTC) - timedelta(hours=30)))
     fresh = subscription_file(created=datetime.now(UTC))
     made = {"changed": True, "server": "EDGE01", "path": "C:\\Temp\\exchange_dr\\EdgeSubscriptionInfo.xml", "created": datetime.now(UTC).isoformat()}
-    result, calls, _ = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: made, fetched=fresh)
+    result, calls, _t = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: made, fetched=fresh)
     assert result["changed"] and dest.read_bytes() == fresh and oct(dest.stat().st_mode & 0o777) == "0o600"
     assert [c.get("_state") for c in calls] == [None, "absent"] and calls[1]["_path"] == made["path"]
     assert result["subscription"]["valid_hours"] > 23 and "secret" not in str(result)
@@ -172,7 +173,7 @@ def test_an_expired_file_is_replaced_and_the_new_one_fetched_private_and_deleted
 def test_another_edges_file_at_dest_is_replaced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     dest = tmp_path / "EDGE01.xml"
     dest.write_bytes(subscription_file("EDGE02", created=datetime.now(UTC)))
-    result, calls, _ = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: {}, check_mode=True)
+    result, calls, _t = run(monkeypatch, edge_subscription_file, {"dest": str(dest)}, lambda a: {}, check_mode=True)
     assert result["changed"] and calls == [] and "(check mode)" in result["msg"]
 
 
@@ -188,19 +189,19 @@ EXPORTED = {
 
 
 def test_the_export_is_kept_in_the_kit_and_replaced_only_when_it_changes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    result, calls, _ = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA)
+    result, calls, _t = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA)
     assert result["changed"] and result["files"]["data"]["objects"] == {"TransportServer": 1, "SendConnector": 1, "ReceiveConnector": 1, "AcceptedDomain": 1}
     assert [c.get("_state") for c in calls] == [None, "absent"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["EDGE01.CloneConfigData.xml", "EDGE01.edge-definition.yml"]
-    result, _, _ = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA)
+    result, _c, _t = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA)
     assert not result["changed"] and len(list(tmp_path.iterdir())) == 2
-    result, _, _ = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA.replace(b"To Internet", b"To Web"))
+    result, _c, _t = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: EXPORTED, fetched=DATA.replace(b"To Internet", b"To Web"))
     assert result["changed"] and len(list(tmp_path.iterdir())) == 3  # the previous data file kept with a time stamp
 
 
 def test_a_failed_export_is_reported_from_the_scripts_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     failed = {**EXPORTED, "exported": False, "output": ["Exporting Edge configuration information failed.", "Reason: Access denied"]}
-    result, _, _ = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: failed)
+    result, _c, _t = run(monkeypatch, edge_config_export, {"dest": str(tmp_path)}, lambda a: failed)
     assert result["failed"] and "Reason: Access denied" in result["msg"] and list(tmp_path.iterdir()) == []
 
 
@@ -233,14 +234,14 @@ def test_an_edge_already_configured_like_the_data_file_is_not_imported_again(mon
     src.write_text(DATA.decode())
     current = {"receive_connectors": [{"name": "Internet", "bindings": ["0.0.0.0:25"]}], "send_connectors": [{"name": "To Internet"}],
                "accepted_domains": [{"name": "contoso.com"}]}  # fmt: skip
-    result, calls, _ = run(monkeypatch, edge_config_import, {"src": str(src), "answers": ANSWERS}, import_answer(current))
+    result, calls, _t = run(monkeypatch, edge_config_import, {"src": str(src), "answers": ANSWERS}, import_answer(current))
     assert not result["changed"] and [c["_step"] for c in calls] == ["validate"]
 
 
 def test_a_failed_entry_without_an_answer_is_refused_with_its_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     src = tmp_path / "d.xml"
     src.write_text(DATA.decode())
-    result, calls, _ = run(monkeypatch, edge_config_import, {"src": str(src)}, import_answer({}))
+    result, calls, _t = run(monkeypatch, edge_config_import, {"src": str(src)}, import_answer({}))
     assert result["failed"] and result["msg"].startswith("CloneConfigAnswer.xml:4: <MessageTrackingLogPath>") and len(calls) == 1
 
 
@@ -249,9 +250,9 @@ def test_a_broken_data_file_or_a_bad_key_is_refused_before_the_edge_is_touched(m
     src.write_bytes(ANSWER)
     result, calls, transfers = run(monkeypatch, edge_config_import, {"src": str(src)}, import_answer({}))
     assert result["failed"] and result["msg"].startswith("d.xml:1: the root element") and calls == [] and not transfers.called
-    result, calls, _ = run(monkeypatch, edge_config_import, {"src": str(src), "key": "short"}, import_answer({}))
+    result, calls, _t = run(monkeypatch, edge_config_import, {"src": str(src), "key": "short"}, import_answer({}))
     assert result["failed"] and "16, 24 or 32" in result["msg"] and calls == []
-    result, calls, _ = run(monkeypatch, edge_config_import, {}, import_answer({}))
+    result, calls, _t = run(monkeypatch, edge_config_import, {}, import_answer({}))
     assert result["failed"] and "give src" in result["msg"] and calls == []
 
 
@@ -263,6 +264,6 @@ def test_the_declared_configuration_is_read_compared_and_applied(monkeypatch: py
             return {"changed": False, "server": "EDGE19", "step": "read", "current": {"accepted_domains": []}}
         return {"changed": True, "server": "EDGE19", "step": "apply", "applied": module_args["_changes"]}
 
-    result, calls, _ = run(monkeypatch, edge_config_import, {"definition": definition}, answer)
+    result, calls, _t = run(monkeypatch, edge_config_import, {"definition": definition}, answer)
     assert result["changed"] and result["method"] == "declared" and [c["_step"] for c in calls] == ["read", "apply"]
     assert calls[1]["_changes"] == [{"action": "new_accepted_domain", "name": "contoso.com", "domain_name": "contoso.com"}]

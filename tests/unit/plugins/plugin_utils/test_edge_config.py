@@ -161,7 +161,7 @@ def test_declared_changes_create_what_is_missing_and_set_what_differs() -> None:
     assert "source_ip" not in changes[1]
     have = {"receive_connectors": [{"name": "internet", "bindings": ["0.0.0.0:2525"], "remote_ip_ranges": [], "fqdn": "mail.contoso.com"}],
             "send_connectors": [{"name": "To Internet"}], "accepted_domains": [{"name": "contoso.com"}]}  # fmt: skip
-    changes, _ = ec.declared_changes(DEFINITION, have, subscribed=False)
+    changes, _skipped = ec.declared_changes(DEFINITION, have, subscribed=False)
     assert changes == [{"action": "set_receive_connector", "name": "Internet", "bindings": ["0.0.0.0:25"]}]
     have["receive_connectors"][0]["bindings"] = ["0.0.0.0:25"]
     assert ec.declared_changes(DEFINITION, have, subscribed=False) == ([], [])
