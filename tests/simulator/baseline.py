@@ -178,6 +178,8 @@ SEED_KEYS = (
     "exchange_databases",
     "ese_files",
     "exchange_config",
+    "edge",
+    "transport",
 )
 
 
@@ -218,6 +220,14 @@ def apply_seed(host: Host, seed: dict[str, Any]) -> None:
         from simulator.exchange import server_config  # issue 13: a customised server (certificates, vdirs, connectors, .config edits)
 
         server_config.apply_seed(host, seed["exchange_config"])
+    if seed.get("edge"):
+        from simulator.exchange import edge
+
+        edge.apply_seed(host, seed["edge"])
+    if seed.get("transport"):
+        from simulator.exchange import transport
+
+        transport.apply_seed(host, seed["transport"])
 
 
 def _seed_file(host: Host, path: str, spec: Any) -> None:

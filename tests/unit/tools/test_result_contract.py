@@ -237,6 +237,9 @@ RUNS = {
     "email_router": {"state": "absent"},
     "email_router_config": {},
     "recover_server": {"setup_path": "C:\\Media\\Setup.exe", "arguments": ["/Mode:RecoverServer"]},
+    "transport_queue_info": {"queues": False},
+    "transport_queue_drain": {"method": "pause"},
+    "transport_queue_database": {"state": "fresh"},
 }
 
 

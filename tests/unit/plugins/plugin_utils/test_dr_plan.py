@@ -41,7 +41,8 @@ def recovered() -> dict[str, Any]:
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False})
-    assert plan["run"] == [p for p in PHASES if p != "reapply" and not p.startswith("dag_")]  # no DR kit given, not a DAG member
+    # no DR kit given, not a DAG member, not an Edge
+    assert plan["run"] == [p for p in PHASES if p != "reapply" and not p.startswith(("dag_", "edge_", "transport_"))]
     assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
@@ -137,11 +138,13 @@ def test_filter() -> None:
     assert dr_plan(lost())["host"] == "EX01"
     with pytest.raises(Exception, match="expected an exchange_info result"):
         dr_plan("not a dict")
+    with pytest.raises(Exception, match="edge must be a dict or None, got str"):
+        dr_plan(lost(), edge="EDGE01")
 
 
 def test_a_dr_kit_adds_the_reapply_phase_after_the_reboot() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False}, kit="/srv/kits/EX01")
-    assert plan["run"] == [p for p in PHASES if not p.startswith("dag_")]
+    assert plan["run"] == [p for p in PHASES if not p.startswith(("dag_", "edge_", "transport_"))]
     assert [s["phase"] for s in plan["steps"]].index("reapply") == 3
     assert plan["lines"][3].startswith("4. reapply: re-apply the DR kit /srv/kits/EX01")
 
@@ -216,4 +219,67 @@ def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], r
 def test_a_lost_dag_member_with_a_kit_reapplies_it_before_verify_and_rejoins_the_dag_after() -> None:
     plan = plan_host("EX02", dag_member(), kit="/srv/kits", dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
     assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "reapply", "verify", "dag_add", "final_verify"]
-    assert plan["run"] == [p for p in PHASES if p != "email_router"]
+    assert plan["run"] == [p for p in PHASES if p != "email_router" and not p.startswith(("edge_", "transport_"))]
+
+
+# -- an Edge Transport server ------------------------------------------------------------------------------------------------------
+EDGE_KIT = {"kit_dir": "/kit", "name": "EDGE01", "data": True, "definition": True, "subscription_server": "EX01"}
+
+
+def edge_info(version: str = "15.0.1497.2", **changes: Any) -> dict[str, Any]:
+    info = recovered()
+    info["computer_name"] = "EDGE01"
+    info["domain"] = {"joined": False, "name": None}
+    info["exchange"] = {"installed": True, "configured": True, "incomplete": False, "version": version, "roles": ["EdgeTransportRole"]}
+    info["services"] = [{"name": "MSExchangeTransport", "start_mode": "auto", "state": "running"}]
+    for path, value in changes.items():
+        target = info
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return info
+
+
+def test_an_edge_gets_its_own_phases_with_the_cloned_configuration_on_2013() -> None:
+    plan = plan_host("EDGE01", edge_info(), edge=EDGE_KIT)
+    assert plan["exchange_action"] == "edge" and not plan["refused"]
+    assert plan["run"] == ["preflight", "edge_config", "edge_subscription", "transport_queue", "final_verify"]
+    assert plan["edge"] == {"method": "cloned", "file": "/kit/EDGE01.CloneConfigData.xml", "subscription_server": "EX01"}
+    assert "ImportEdgeConfig.ps1" in plan["lines"][0] and "from EX01" in plan["lines"][1]
+
+
+def test_a_2019_edge_is_rebuilt_from_the_declared_configuration() -> None:
+    plan = plan_host("EDGE01", edge_info("15.2.1544.4"), edge=EDGE_KIT)
+    assert plan["edge"]["method"] == "declared" and plan["edge"]["file"] == "/kit/EDGE01.edge-definition.yml"
+    refused = plan_host("EDGE01", edge_info("15.2.1544.4"), edge={**EDGE_KIT, "method": "cloned"})
+    assert refused["refused"] and "has no ImportEdgeConfig.ps1" in refused["refusal"]
+
+
+def test_a_2013_edge_without_a_data_file_falls_back_to_its_definition() -> None:
+    plan = plan_host("EDGE01", edge_info(), edge={**EDGE_KIT, "data": False})
+    assert plan["edge"]["method"] == "declared"
+
+
+@pytest.mark.parametrize(
+    ("info", "edge", "expected"),
+    [
+        (edge_info(exchange__installed=False), EDGE_KIT, "has no Exchange installed: install the Edge Transport role"),
+        (edge_info(exchange__roles=["MailboxRole"]), EDGE_KIT, "not the Edge Transport role"),
+        (edge_info(exchange__incomplete=True), EDGE_KIT, "not completely installed"),
+        (edge_info(), {**EDGE_KIT, "data": False, "definition": False}, "/kit/EDGE01.edge-definition.yml is missing"),
+        (edge_info(), {**EDGE_KIT, "kit_dir": ""}, "set recover_edge_kit_dir"),
+        (edge_info(), {**EDGE_KIT, "subscription_server": None}, "set recover_edge_subscription_server"),
+        (edge_info(computer_name="EDGE02"), EDGE_KIT, "answers as the computer EDGE02"),
+    ],
+)
+def test_an_edge_that_cannot_be_recovered_is_refused_with_what_to_do(info: dict[str, Any], edge: dict[str, Any], expected: str) -> None:
+    plan = plan_host("EDGE01", info, edge=edge)
+    assert plan["refused"] and expected in plan["refusal"] and plan["run"] == []
+
+
+def test_an_edge_with_stopped_services_gets_verify_and_may_skip_the_subscription_and_the_queue() -> None:
+    info = edge_info(services=[{"name": "MSExchangeTransport", "start_mode": "auto", "state": "stopped"}], domain__joined=True)
+    plan = plan_host("EDGE01", info, edge={**EDGE_KIT, "subscribe": False, "check_queue": False})
+    assert plan["run"] == ["preflight", "verify", "edge_config", "final_verify"]
+    assert any("joined to a domain" in w for w in plan["warnings"])
