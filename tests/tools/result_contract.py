@@ -61,6 +61,8 @@ CONTROLLER: dict[str, Controller] = {
     "exchange_recovery_database": Controller(adds=("exchange.release", "database", "plan", "source", "recovery", "moved_aside")),
     # plugin_utils/_mailbox_restore judges the raw read and the request's statistics (private keys) into the task's result
     "exchange_mailbox_restore": Controller(adds=("exchange.release", "method", "source", "target", "request", "target_items", "polls")),
+    # plugin_utils/_retention.plan judges the raw read (_read) and the applied cmdlets (_steps) into the task's result
+    "exchange_retention": Controller(adds=("exchange.release", "database", "retention", "disconnected", "reconnect", "plan")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(

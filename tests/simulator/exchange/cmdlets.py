@@ -18,7 +18,8 @@ Sources:
 
 Behaviour is modelled for the cmdlets exchange_database_info uses and for the store operations the next modules build on
 (Get-ExchangeServer, Get-MailboxDatabase, Get-PublicFolderDatabase, Get-StorageGroup, Get-MailboxStatistics,
-Mount-Database, Dismount-Database, Set-MailboxDatabase, Set-PublicFolderDatabase). The others bind their parameters and then
+Mount-Database, Dismount-Database, Set-MailboxDatabase, Set-PublicFolderDatabase; recipients.py: Get-User, Get-Mailbox,
+Connect-Mailbox, Update-StoreMailboxState, Clean-MailboxDatabase). The others bind their parameters and then
 fail with "not modelled yet": whoever builds the module that calls one adds its behaviour (docs/databases.md, "Plan").
 """
 
@@ -409,13 +410,13 @@ DOCUMENTED: dict[str, tuple[tuple[Any, ...], ...]] = {
     ),
     "Connect-Mailbox": (
         ('Identity', 'StoreMailboxIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
-        ('Database', 'DatabaseIdParameter', ALL, ALL, 1, '2010+2013+2016+2019+SE'),
-        ('Equipment', 'SwitchParameter', ('Equipment',), (), None, '2010+2013+2016+2019+SE'),
+        ('Database', 'DatabaseIdParameter', ALL, ALL, 2, '2010+2013+2016+2019+SE'),
+        ('Equipment', 'SwitchParameter', ('Equipment',), ('Equipment',), None, '2010+2013+2016+2019+SE'),
         ('LinkedDomainController', 'Fqdn', ('Linked',), ('Linked',), None, '2010+2013+2016+2019+SE'),
         ('LinkedMasterAccount', 'UserIdParameter', ('Linked',), ('Linked',), None, '2010+2013+2016+2019+SE'),
-        ('Room', 'SwitchParameter', ('Room',), (), None, '2010+2013+2016+2019+SE'),
-        ('Shared', 'SwitchParameter', ('Shared',), (), None, '2010+2013+2016+2019+SE'),
-        ('ValidateOnly', 'SwitchParameter', ('ValidateOnly',), (), None, '2010+2013+2016+2019+SE'),
+        ('Room', 'SwitchParameter', ('Room',), ('Room',), None, '2010+2013+2016+2019+SE'),
+        ('Shared', 'SwitchParameter', ('Shared',), ('Shared',), None, '2010+2013+2016+2019+SE'),
+        ('ValidateOnly', 'SwitchParameter', ('ValidateOnly',), ('ValidateOnly',), None, '2010+2013+2016+2019+SE'),
         ('ActiveSyncMailboxPolicy', 'MailboxPolicyIdParameter', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
         ('AddressBookPolicy', 'AddressBookMailboxPolicyIdParameter', ('User',), (), None, '2010+2013+2016+2019+SE'),
         ('Alias', 'String', ('Equipment', 'Linked', 'Room', 'Shared', 'User'), (), None, '2010+2013+2016+2019+SE'),
@@ -469,6 +470,44 @@ DOCUMENTED: dict[str, tuple[tuple[Any, ...], ...]] = {
         ('Domain', 'Fqdn', ('Domain',), ('Domain',), None, '2010+2013+2016+2019+SE'),
         ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
         ('Status', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-User": (
+        ('Identity', 'UserIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Anr', 'String', ('AnrSet',), (), None, '2010+2013+2016+2019+SE'),
+        ('Arbitration', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('AuditLog', 'SwitchParameter', ALL, (), None, '2016+2019+SE'),
+        ('AuxAuditLog', 'SwitchParameter', ALL, (), None, '2016+2019+SE'),
+        ('Credential', 'PSCredential', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('Filter', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IgnoreDefaultScope', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('OrganizationalUnit', 'OrganizationalUnitIdParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('PublicFolder', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('ReadFromDomainController', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('RecipientTypeDetails', 'RecipientTypeDetails[]', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ResultSize', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('SortBy', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+    ),
+    "Get-Mailbox": (
+        ('Identity', 'MailboxIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
+        ('Anr', 'String', ('AnrSet',), (), None, '2010+2013+2016+2019+SE'),
+        ('Database', 'DatabaseIdParameter', ('DatabaseSet',), (), None, '2010+2013+2016+2019+SE'),
+        ('Server', 'ServerIdParameter', ('ServerSet',), (), None, '2010+2013+2016+2019+SE'),
+        ('Arbitration', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2010+2013+2016+2019+SE'),
+        ('Archive', 'SwitchParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('AuditLog', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2016+2019+SE'),
+        ('AuxAuditLog', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2016+2019+SE'),
+        ('Credential', 'PSCredential', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2010+2013+2016+2019+SE'),
+        ('DomainController', 'Fqdn', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2010+2013+2016+2019+SE'),
+        ('Filter', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('IgnoreDefaultScope', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2010+2013+2016+2019+SE'),
+        ('Monitoring', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2013+2016+2019+SE'),
+        ('OrganizationalUnit', 'OrganizationalUnitIdParameter', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('PublicFolder', 'SwitchParameter', ALL, (), None, '2013+2016+2019+SE'),
+        ('ReadFromDomainController', 'SwitchParameter', ('AnrSet', 'DatabaseSet', 'Identity', 'ServerSet'), (), None, '2010+2013+2016+2019+SE'),
+        ('RecipientTypeDetails', 'RecipientTypeDetails[]', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('ResultSize', 'Unlimited', ALL, (), None, '2010+2013+2016+2019+SE'),
+        ('SortBy', 'String', ALL, (), None, '2010+2013+2016+2019+SE'),
     ),
     "Get-MailboxDatabaseCopyStatus": (
         ('Identity', 'DatabaseCopyIdParameter', ('Identity',), (), 1, '2010+2013+2016+2019+SE'),
@@ -637,6 +676,32 @@ EXCHANGE_2007: dict[str, tuple[tuple[Any, ...], ...]] = {
         ("DomainController", "Fqdn", ALL, (), None, _E07),
         ("Status", "SwitchParameter", ALL, (), None, _E07),
     ),
+    "Get-User": (
+        ("Identity", "UserIdParameter", ("Identity",), (), 1, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Filter", "String", ALL, (), None, _E07),
+        ("IgnoreDefaultScope", "SwitchParameter", ALL, (), None, _E07),
+        ("OrganizationalUnit", "OrganizationalUnitIdParameter", ALL, (), None, _E07),
+        ("ReadFromDomainController", "SwitchParameter", ALL, (), None, _E07),
+        ("RecipientTypeDetails", "RecipientTypeDetails[]", ALL, (), None, _E07),
+        ("ResultSize", "Unlimited", ALL, (), None, _E07),
+        ("SortBy", "String", ALL, (), None, _E07),
+    ),
+    "Get-Mailbox": (
+        ("Identity", "MailboxIdParameter", ("Identity",), (), 1, _E07),
+        ("Anr", "String", ("AnrSet",), (), None, _E07),
+        ("Database", "DatabaseIdParameter", ("DatabaseSet",), (), None, _E07),
+        ("Server", "ServerIdParameter", ("ServerSet",), (), None, _E07),
+        ("StorageGroup", "StorageGroupIdParameter", ("StorageGroupSet",), (), None, _E07),
+        ("DomainController", "Fqdn", ALL, (), None, _E07),
+        ("Filter", "String", ALL, (), None, _E07),
+        ("IgnoreDefaultScope", "SwitchParameter", ALL, (), None, _E07),
+        ("OrganizationalUnit", "OrganizationalUnitIdParameter", ALL, (), None, _E07),
+        ("ReadFromDomainController", "SwitchParameter", ALL, (), None, _E07),
+        ("RecipientTypeDetails", "RecipientTypeDetails[]", ALL, (), None, _E07),
+        ("ResultSize", "Unlimited", ALL, (), None, _E07),
+        ("SortBy", "String", ALL, (), None, _E07),
+    ),
     "Clean-MailboxDatabase": (
         ("Identity", "DatabaseIdParameter", ALL, ALL, 1, _E07),
         ("DomainController", "Fqdn", ALL, (), None, _E07),
@@ -682,6 +747,8 @@ DEFAULT_SETS = {
     "New-MailboxDatabase": "NonRecovery",
     "New-MailboxRestoreRequest": "Default",
     "Connect-Mailbox": "User",
+    "Get-User": "Identity",
+    "Get-Mailbox": "Identity",
 }
 SPECS_2010: dict[str, CmdletSpec] = _build(DOCUMENTED, DOCUMENTED_CORRECTIONS)
 SPECS_2007: dict[str, CmdletSpec] = _build(EXCHANGE_2007, {})
@@ -993,12 +1060,12 @@ def get_mailbox_statistics(shell: ExchangeShell, set_name: str, bound: dict[str,
             raise _not_found(shell, bound["Identity"])
         db = org.databases.get(mailbox.database) or _database(shell, mailbox.database, "mailbox")
         header = mounted_header(shell, db)
-        return [_statistics(m, db) for m in header.get("mailboxes") or [] if store_mailbox_matches(m, mailbox)]
+        return [_statistics(m, db, shell.product) for m in header.get("mailboxes") or [] if store_mailbox_matches(m, mailbox)]
     if set_name != "Database":
         raise NotModelled(f"Get-MailboxStatistics -{set_name}")
     db = _database(shell, bound["Database"], "mailbox")
     header = mounted_header(shell, db)
-    return [_statistics(m, db) for m in header.get("mailboxes") or []]
+    return [_statistics(m, db, shell.product) for m in header.get("mailboxes") or []]
 
 
 def mounted_header(shell: ExchangeShell, db: model.DatabaseObject) -> dict[str, Any]:
@@ -1030,8 +1097,10 @@ def byte_size(n: int) -> str:
     return f"{shown} ({n:,} bytes)"
 
 
-def _statistics(m: dict[str, Any], db: model.DatabaseObject) -> dict[str, Any]:
-    return {
+def _statistics(m: dict[str, Any], db: model.DatabaseObject, product: str) -> dict[str, Any]:
+    """A MailboxStatistics object. Exchange 2007's has a DisconnectDate but no DisconnectReason (community, lower confidence:
+    2007 scripts find disconnected mailboxes by DisconnectDate; SoftDeleted came with the moves of 2010 SP1)."""
+    stats = {
         "DisplayName": m["display_name"],
         "MailboxGuid": m["guid"],
         "ItemCount": m.get("items", 0),
@@ -1040,6 +1109,9 @@ def _statistics(m: dict[str, Any], db: model.DatabaseObject) -> dict[str, Any]:
         "DisconnectDate": m.get("disconnect_date"),
         "Database": db.name,
     }
+    if product == "2007":
+        del stats["DisconnectReason"]
+    return stats
 
 
 @behaviour("Mount-Database")
