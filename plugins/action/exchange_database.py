@@ -133,7 +133,7 @@ class ActionModule(ActionBase):
         name = params["name"]
         shell = {k: params[k] for k in SHELL_OPTIONS if params.get(k) is not None}
         result.update(changed=False, database=name, server=None, release=None, action="nothing", plan=[], steps=[], mounted=None)
-        result.update(before={}, after={}, aside=[], copy=None, restored_from=None, recovery_verdict=None, repair_request=None)
+        result.update(before={}, after={}, aside=[], database_copy=None, restored_from=None, recovery_verdict=None, repair_request=None)
 
         # 2: the database
         info = self._execute_module(module_name=INFO_MODULE, module_args={"databases": [name], "verify_logs": True, **shell}, task_vars=task_vars)
@@ -182,12 +182,17 @@ class ActionModule(ActionBase):
                 ctx.inspect = again.get("_inspect") or {}
                 planned = restore.plan(ctx)
         except restore.PlanError as error:
-            return {**result, "failed": True, "msg": str(error)}
+            return {
+                **result,
+                "failed": True,
+                "msg": str(error),
+                "recovery_verdict": error.verdict or (db.get("recovery_verdict") if not db.get("mounted") else None),
+            }
         result.update(
             action=planned.action,
             plan=[s.to_dict() for s in planned.steps],
             aside=planned.aside,
-            copy=planned.copy,
+            database_copy=planned.copy,
             restored_from=planned.restored_from,
             recovery_verdict=planned.verdict,
             changed=planned.changes,

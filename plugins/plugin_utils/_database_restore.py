@@ -75,7 +75,12 @@ class NeedMore(Exception):
 
 
 class PlanError(Exception):
-    """The task must stop before anything is changed; the message says what is wrong, where, and what to do."""
+    """The task must stop before anything is changed; the message says what is wrong, where, and what to do. `verdict`:
+    the soft-recovery verdict behind a refusal, when there is one."""
+
+    def __init__(self, message: str, verdict: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.verdict = verdict
 
 
 @dataclass
@@ -447,7 +452,7 @@ def _recover_and_mount(
         result.steps.extend(_soft_recovery(ctx, allow_loss=False))
     elif kind == "recoverable_with_loss" and not want_repair:
         if not p.get("allow_data_loss"):
-            raise PlanError(f"{verdict.get('message')}. Set allow_data_loss=true to replay up to the hole (eseutil /r /a). Nothing was changed.")
+            raise PlanError(f"{verdict.get('message')}. Set allow_data_loss=true to replay up to the hole (eseutil /r /a). Nothing was changed.", verdict)
         result.action = result.action if restored else "recover"
         result.steps.extend(_soft_recovery(ctx, allow_loss=True, force_eseutil=True))
         result.warnings.append(f"{name}: the transactions in the logs after the hole are lost (eseutil /r /a).")
@@ -459,7 +464,7 @@ def _recover_and_mount(
                 "restore_from with restore=unusable and allow_file_restore=true (the backup), repair=repair with allow_data_loss=true "
                 "(eseutil /p, loses data), or dial_tone=true (an empty database now)"
             )
-            raise PlanError(f"{_blocked(ctx, verdict)}. Options: {options}. Nothing was changed.")
+            raise PlanError(f"{_blocked(ctx, verdict)}. Options: {options}. Nothing was changed.", verdict or None)
         if kind == "recoverable":
             result.steps.extend(_soft_recovery(ctx, allow_loss=False, force_eseutil=True))  # keep what the logs hold before /p
         _repair(ctx, result, record, size, log_names=log_names, checkpoint=checkpoint, repair_count=repair_count)
@@ -547,12 +552,14 @@ def _restore(ctx: Context, result: Plan, record: dict[str, Any], backup: Backup,
         raise PlanError(
             f"Cannot restore {name} from {backup.folder}: the backup's {backup.edb_name} is in {backup.header.state} and {needed}{detail}. "
             "Soft recovery cannot bring it to Clean Shutdown. Put the missing logs in the backup folder (restore_logs_from), or repair "
-            "the restored database with data loss (repair=repair, allow_data_loss=true). Nothing was changed."
+            "the restored database with data loss (repair=repair, allow_data_loss=true). Nothing was changed.",
+            verdict.to_dict(),
         )
     if verdict.verdict == "recoverable_with_loss" and not p.get("allow_data_loss"):
         raise PlanError(
             f"Cannot restore {name} from {backup.folder} without losing data: {verdict.message}. Set allow_data_loss=true to replay up to the "
-            "hole (eseutil /r /a). Nothing was changed."
+            "hole (eseutil /r /a). Nothing was changed.",
+            verdict.to_dict(),
         )
 
     existing = bool((files.get("edb") or {}).get("exists"))

@@ -89,7 +89,7 @@ CONTROLLER: dict[str, Controller] = {
             "before",
             "after",
             "aside",
-            "copy",
+            "database_copy",
             "restored_from",
             "recovery_verdict",
             "repair_request",

@@ -327,6 +327,8 @@ def test_bad_input_is_refused_and_changes_nothing(ex01: Host, case: str) -> None
         assert text in result["msg"], f"{text!r} not in {result['msg']!r}"
     assert "exchange_database:apply" not in run.modules()
     assert snapshot(ex01) == before
+    if case == "logs with a gap in the backup":
+        assert result["recovery_verdict"]["verdict"] == "logs_missing" and result["recovery_verdict"]["missing_files"] == ["E0000000034.log"]
     assert PASSWORD not in json.dumps(result)
 
 
@@ -400,7 +402,7 @@ def test_repair_keeps_a_copy_moves_the_logs_aside_and_requests_a_repair(ex01: Ho
     done = run({"name": "DB04", "repair": "repair_and_defragment", "allow_data_loss": True})
     assert not done.get("failed"), done["msg"]
     assert done["action"] == "repair" and mounted(ex01, "DB04")
-    assert ex01.checksum(done["copy"], "sha256") == original, "the copy is not the database as it was"
+    assert ex01.checksum(done["database_copy"], "sha256") == original, "the copy is not the database as it was"
     aside = next(a for a in done["aside"] if a.startswith("E:\\"))
     assert {n: ex01.checksum(f"{aside}\\{n}", "sha256") for n in ex01.listdir(aside)} == logs, "a log was lost"
     assert header(ex01, "D:\\DB04\\DB04.edb")["repair_count"] == 1
