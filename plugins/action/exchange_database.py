@@ -169,7 +169,7 @@ class ActionModule(ActionBase):
             return {**result, "failed": True, "msg": f"Failed to read what restoring {name} needs: {inspect.get('msg')}"}
 
         # 4: the plan (a resumed run may need one more read: the repair requests the store lists)
-        ctx = restore.Context(params, db, product, capabilities, str(info.get("server")), inspect.get("_inspect") or {}, bool(self._task.check_mode))
+        ctx = restore.Context(params, db, product, capabilities, str(info.get("server")), inspect.get("_inspect") or {})
         try:
             try:
                 planned = restore.plan(ctx)

@@ -96,6 +96,7 @@ if ($module.Params._operation -eq 'inspect') {
         siblings = @()
         isinteg = $null
         repair_requests = $null
+        live = @{ ml = $null; current_log = $null }
     }
     $volumes = @(Get-CimInstance -ClassName Win32_Volume -Filter 'DriveType=3')
     $logFolder = [string]$database.log_folder_path
@@ -149,6 +150,20 @@ if ($module.Params._operation -eq 'inspect') {
             $backup.error = $failure.Exception.Message
         }
         $inspect.backup = $backup
+
+        # The logs in the database's own log folder take part in the restore (they can roll it forward): exchange_database_info
+        # runs eseutil only beside an existing database file, so their verification and the current log's header are read here.
+        $ours = @()
+        if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
+            $ours = @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File)
+        }
+        if ($ours.Count -gt 0) {
+            $inspect.live.ml = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', (Join-Path -Path $logFolder -ChildPath $prefix))
+            $current = Join-Path -Path $logFolder -ChildPath "$prefix.log"
+            if (Test-Path -LiteralPath $current -PathType Leaf) {
+                $inspect.live.current_log = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', $current)
+            }
+        }
     }
 
     if ($database.repair_requests) {

@@ -24,6 +24,7 @@ Otherwise the task fails naming what is wrong and where, and nothing is changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -241,7 +242,6 @@ class Context:
     capabilities: dict[str, bool]
     server: str
     inspect: dict[str, Any]
-    check_mode: bool = False
 
     @property
     def name(self) -> str:
@@ -526,11 +526,11 @@ def _restore(ctx: Context, result: Plan, record: dict[str, Any], backup: Backup,
     verdict = _eseutil.recovery_verdict(
         backup.header,
         logs,
-        _combined_verification(backup, db if not replace or shared else None),
-        backup.current_signature or (None if replace and not shared else _live_current_signature(db)),
+        _combined_verification(backup, ctx if not replace or shared else None),
+        backup.current_signature or (None if replace and not shared else _live_current(ctx)[1]),
         database=f"the backup's {backup.edb_name}",
     )
-    live_signature = _live_current_signature(db)
+    live_signature = _live_current(ctx)[1]
     other_stream = bool(live_signature and backup.header.log_signature) and _eseutil._signature_key(str(live_signature)) != _eseutil._signature_key(
         str(backup.header.log_signature)
     )
@@ -642,25 +642,34 @@ def _combined_logs(ctx: Context, backup: Backup, live_logs: list[str], *, replac
     names = list(backup.log_names) + ([] if replace else list(live_logs))
     current = backup.current_generation
     if current is None and not replace:
-        current = ((ctx.db.get("logs") or {}) or {}).get("current_generation") if not (ctx.db.get("logs") or {}).get("current_assumed") else None
+        current = _live_current(ctx)[0]
     return _eseutil.inventory_logs(names, ctx.prefix, current)
 
 
-def _combined_verification(backup: Backup, db: dict[str, Any] | None) -> _eseutil.LogVerification | None:
+def _combined_verification(backup: Backup, ctx: Context | None) -> _eseutil.LogVerification | None:
+    """The damaged logs /ml found in the backup (and, when the log folder's logs are used too, there)."""
     damaged = list(backup.verification.damaged) if backup.verification else []
-    if db is not None and db.get("log_verification"):
-        damaged += list(db["log_verification"].get("damaged") or [])
+    if ctx is not None:
+        live = (ctx.inspect.get("live") or {}).get("ml")
+        if live is not None:
+            with contextlib.suppress(_eseutil.EseutilOutputError):
+                damaged += list(_eseutil.parse_ml(_lines(live), live.get("rc")).damaged)
+        elif ctx.db.get("log_verification"):
+            damaged += list(ctx.db["log_verification"].get("damaged") or [])
     return _eseutil.LogVerification(None, (), tuple(damaged), (), _eseutil.Outcome(True))
 
 
-def _live_current_signature(db: dict[str, Any]) -> str | None:
-    run = (((db.get("files") or {}).get("eseutil")) or {}).get("current_log")
+def _live_current(ctx: Context) -> tuple[int | None, str | None]:
+    """The generation and signature of the current log in the database's log folder: from the inspect (read beside a
+    missing database file too), else from exchange_database_info."""
+    run = (ctx.inspect.get("live") or {}).get("current_log") or (((ctx.db.get("files") or {}).get("eseutil")) or {}).get("current_log")
     if not run:
-        return None
+        return None, None
     try:
-        return _eseutil.parse_log_header(_lines(run), run.get("rc")).signature
+        header = _eseutil.parse_log_header(_lines(run), run.get("rc"))
     except _eseutil.EseutilOutputError:
-        return None
+        return None, None
+    return header.generation, header.signature
 
 
 def _files_to_move_aside(ctx: Context, *, existing: bool, logs: bool, live_logs: list[str]) -> list[str]:
@@ -758,10 +767,6 @@ def _enough(
 
 
 # -- soft recovery, repair, mount -------------------------------------------------------------------------------------------
-def _eseutil_path(ctx: Context) -> str:
-    return str(ctx.inspect.get("eseutil") or "eseutil.exe")
-
-
 def _soft_recovery(ctx: Context, *, allow_loss: bool, force_eseutil: bool = False) -> list[Step]:
     db, p = ctx.db, ctx.params
     if (not p.get("soft_recovery") or ctx.siblings) and not force_eseutil:

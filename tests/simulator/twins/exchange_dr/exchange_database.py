@@ -176,6 +176,7 @@ def _inspect(m: ModuleRun, database: dict[str, Any], *, prefix: str, eseutil: st
         "siblings": [],
         "isinteg": None,
         "repair_requests": None,
+        "live": {"ml": None, "current_log": None},
     }
     folder = str(database.get("log_folder_path") or "")
     if folder and host.is_dir(folder):
@@ -220,6 +221,14 @@ def _inspect(m: ModuleRun, database: dict[str, Any], *, prefix: str, eseutil: st
             else:
                 backup["error"] = str(error)
         inspect["backup"] = backup
+
+        # the logs in the database's own log folder take part in the restore: their verification and the current log's header
+        ours = [n for n in host.listdir(folder) if _like(n, f"{prefix}*.log") and not host.is_dir(rf"{folder}\{n}")] if folder and host.is_dir(folder) else []
+        if ours:
+            inspect["live"]["ml"] = invoke_eseutil(m, eseutil, ["/ml", rf"{folder.rstrip(chr(92))}\{prefix}"])
+            current = rf"{folder.rstrip(chr(92))}\{prefix}.log"
+            if host.exists(current) and not host.is_dir(current):
+                inspect["live"]["current_log"] = invoke_eseutil(m, eseutil, ["/ml", current])
 
     if database.get("repair_requests"):
         shell = open_exchange_shell(m, version, ["Get-MailboxRepairRequest"])

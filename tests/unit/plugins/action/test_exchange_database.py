@@ -241,6 +241,20 @@ def test_restore_a_lost_database_check_real_again(ex01: Host) -> None:
     assert run.modules() == ["exchange_database_info", "exchange_database:inspect"]
 
 
+def test_a_restore_rolls_forward_with_the_logs_that_survived(ex01: Host) -> None:
+    """The database's disk was lost, its log volume was not: the backup is replayed and then the newer logs."""
+    db = ex01.estate.domain.exchange.database("DB02")
+    ex01.mkdir("E:\\DB02")
+    for generation in (148, 149, 150):
+        ese.write_log(ex01, "E:\\DB02", "E00", generation, store.stream_id(db), current=generation == 150, attached=[db.edb_file_path])
+    kept = files(ex01, "E:\\DB02")
+    done = Runner(ex01)(RESTORE)
+    assert not done.get("failed"), done["msg"]
+    assert len(done["plan"][0]["description"]) and mounted(ex01, "DB02")
+    assert header(ex01, "D:\\DB02\\DB02.edb")["log_committed"] >= 150, "the logs that survived were not replayed"
+    assert all(ex01.exists(p) or ex01.exists(p.replace("e00.log", "e0000000096.log")) for p in kept)
+
+
 def test_soft_recovery_then_mount(ex01: Host) -> None:
     run = Runner(ex01)
     done = run({"name": "DB03"})

@@ -494,3 +494,25 @@ def test_isinteg_index() -> None:
     text = "Storage Group Name: SG1\n  1    Online       MBX1\nStorage Group Name: SG2\n  2    Offline      MBX1\n"
     assert r.isinteg_index(text, {"name": "MBX1", "storage_group": "SG2"}) == 2
     assert r.isinteg_index(text, {"name": "MBX9", "storage_group": "SG2"}) is None
+
+
+def test_the_logs_beside_a_lost_database_are_read_by_the_inspect() -> None:
+    """exchange_database_info runs no eseutil without a database file; the inspect reads the log folder's current log."""
+    db = entry(edb=False, logs=[60, 61, 62], current=62)
+    live = {"current_log": log_header("E:\\DB01\\E00.log", 62, OTHER_STREAM), "ml": None}
+    inspect = {"backup": backup(logs=range(40, 46)), "live": live}
+    assert "without losing data" in refused(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01"))
+    plan = r.plan(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01", allow_file_restore=True))
+    assert kinds(plan) == ["allow_file_restore", "move", "copy", "record", "eseutil_recover", "mount"]
+    assert any("do not continue the backup's log stream" in w for w in plan.warnings)
+    ml = [
+        "Base name: E00",
+        "      Log file: E:\\DB01\\E000000002E.log",
+        "Operation terminated with error -501 (JET_errLogFileCorrupt, Log file is corrupt) after 0.1 seconds.",
+    ]
+    damaged = {"current_log": None, "ml": {"rc": 4294966795, "output": ml}}
+    db = entry(edb=False, logs=[46, 47, 48], current=48)
+    inspect = {"backup": backup(logs=range(40, 46)), "live": damaged}
+    assert "without losing data" in refused(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01"))
+    plan = r.plan(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01", allow_data_loss=True))
+    assert plan.verdict["damaged"] == ["E:\\DB01\\E000000002E.log"] and plan.verdict["verdict"] == "recoverable_with_loss"
