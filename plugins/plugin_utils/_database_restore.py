@@ -751,8 +751,8 @@ def _enough(
     """Refuse when a volume lacks the space: what stays (copies) plus the largest temporary need (eseutil's temp databases)."""
     transient = transient or {}
     for volume in sorted(set(need) | set(transient)):
-        kept = sum(n for n, _ in need.get(volume, []))
-        peak = max((n for n, _ in transient.get(volume, [])), default=0)
+        kept = sum(item[0] for item in need.get(volume, []))
+        peak = max((item[0] for item in transient.get(volume, [])), default=0)
         free = volumes.get(_norm(volume))
         total = kept + peak
         if total == 0:
