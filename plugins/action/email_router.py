@@ -12,8 +12,10 @@ from xml.sax.saxutils import escape
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent import EmailAgentError, parse_xml
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_issues import EmailAgentError
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_safe_xml import parse_xml
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_diffs import email_router_diff
 
 MODULE = "exchange_dr.recovery.email_router"
 CONFIG_NAME = "install_config"
@@ -48,5 +50,8 @@ class ActionModule(ActionBase):
             except EmailAgentError as error:
                 return {**result, "failed": True, "msg": f"{MODULE}: {error}"}
             module_args[CONFIG_NAME] = content
-        result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
+        module_result = self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars)
+        result.update(module_result)
+        if self._task.diff and not module_result.get("failed"):
+            result["diff"] = email_router_diff(module_result, params["state"], bool(self._task.check_mode), params["service_account"])
         return result

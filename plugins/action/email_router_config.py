@@ -24,7 +24,14 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _email_agent as agent
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_diff import diff_sets
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_files import CONFIG_FILE, SET_FILES, XML_FILES
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_issues import EmailAgentError, Issue
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_normalise import changed_files
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_redact import redacted_text, secret_values
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_render import DefinitionError, definition_secrets, render_definition
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_safe_xml import parse_xml
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_validate import SetReport, validate_set
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
 
 MODULE = "exchange_dr.recovery.email_router_config"
@@ -49,7 +56,7 @@ HOST_OPTIONS = (
 class SetError(Exception):
     """The set cannot be used; `errors` are Issues (or plain messages)."""
 
-    def __init__(self, message: str, issues: list[agent.Issue] | None = None) -> None:
+    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
         super().__init__(message)
         self.issues = issues or []
 
@@ -61,12 +68,12 @@ def read_local_set(folder: str, max_bytes: int) -> dict[str, bytes]:
         raise SetError(f"src '{folder}' is not a folder on the controller")
     files: dict[str, bytes] = {}
     for path in sorted(base.iterdir()):
-        name = next((k for k in agent.SET_FILES if k.casefold() == path.name.casefold()), None)
+        name = next((k for k in SET_FILES if k.casefold() == path.name.casefold()), None)
         if name is None or not path.is_file():
             continue
         size = path.stat().st_size
         if size > max_bytes:
-            issue = agent.Issue("error", name, f"the file is {size} bytes, more than the limit of {max_bytes} bytes")
+            issue = Issue("error", name, f"the file is {size} bytes, more than the limit of {max_bytes} bytes")
             raise SetError(str(issue), [issue])
         files[name] = path.read_bytes()
     return files
@@ -76,7 +83,7 @@ def decode_set(raw: dict[str, Any] | None, where: str, max_bytes: int) -> dict[s
     files: dict[str, bytes] = {}
     for name, entry in (raw or {}).items():
         if entry.get("content") is None:
-            issue = agent.Issue("error", name, f"the file in {where} is {entry.get('size')} bytes, more than the limit of {max_bytes} bytes")
+            issue = Issue("error", name, f"the file in {where} is {entry.get('size')} bytes, more than the limit of {max_bytes} bytes")
             raise SetError(str(issue), [issue])
         files[name] = base64.b64decode(entry["content"])
     return files
@@ -84,15 +91,15 @@ def decode_set(raw: dict[str, Any] | None, where: str, max_bytes: int) -> dict[s
 
 def compare(current: dict[str, bytes], oversize: dict[str, dict[str, Any]], new: dict[str, bytes]) -> list[str]:
     """Set files that differ; a file in place too large to read is compared by its SHA-256."""
-    changed = set(agent.changed_files(current, new)) - set(oversize)
+    changed = set(changed_files(current, new)) - set(oversize)
     for name, entry in oversize.items():
         if name not in new or hashlib.sha256(new[name]).hexdigest() != entry.get("sha256"):
             changed.add(name)
-    return [name for name in agent.SET_FILES if name in changed]
+    return [name for name in SET_FILES if name in changed]
 
 
-def checked(files: dict[str, bytes], organization: str | None, max_bytes: int, where: str) -> agent.SetReport:
-    report = agent.validate_set(files, organization, max_bytes)
+def checked(files: dict[str, bytes], organization: str | None, max_bytes: int, where: str) -> SetReport:
+    report = validate_set(files, organization, max_bytes)
     if report.errors:
         raise SetError(f"Invalid Email Router configuration set from {where}: " + "; ".join(str(i) for i in report.errors), report.issues)
     return report
@@ -101,17 +108,17 @@ def checked(files: dict[str, bytes], organization: str | None, max_bytes: int, w
 def secrets_of(files: dict[str, bytes], max_bytes: int) -> set[str]:
     """Passwords and keys in a set (to keep them out of anything returned)."""
     out: set[str] = set()
-    for name in agent.XML_FILES:
+    for name in XML_FILES:
         if name not in files:
             continue
         try:
-            out |= {v for v in agent._secret_values(agent.parse_xml(files[name], name, max_bytes)).values() if v and len(v) > 3}
-        except agent.EmailAgentError:
+            out |= {v for v in secret_values(parse_xml(files[name], name, max_bytes)).values() if v and len(v) > 3}
+        except EmailAgentError:
             continue
     return out
 
 
-def issue_dicts(issues: list[agent.Issue]) -> list[dict[str, Any]]:
+def issue_dicts(issues: list[Issue]) -> list[dict[str, Any]]:
     return [{"file": i.file, "line": i.line, "element": i.element, "message": i.message} for i in issues if i.severity == "error"]
 
 
@@ -151,16 +158,16 @@ class ActionModule(ActionBase):
 
         # 1. a set from the controller is read (or rendered) and validated before the host is touched
         files: dict[str, bytes] = {}
-        report: agent.SetReport | None = None
+        report: SetReport | None = None
         if source == "src":
             files = read_local_set(params["src"], max_bytes)
             secrets |= secrets_of(files, max_bytes)
             report = checked(files, organization, max_bytes, f"src '{params['src']}'")
         elif source == "definition":
-            secrets |= set(agent.definition_secrets(params["definition"]))
+            secrets |= set(definition_secrets(params["definition"]))
             try:
-                files = {agent.CONFIG_FILE: agent.render_definition(params["definition"])}
-            except agent.DefinitionError as error:
+                files = {CONFIG_FILE: render_definition(params["definition"])}
+            except DefinitionError as error:
                 return {"failed": True, "msg": f"{MODULE}: invalid definition: {error}"}
             report = checked(files, organization, max_bytes, "definition")
 
@@ -204,14 +211,14 @@ class ActionModule(ActionBase):
         if warnings:
             out["warnings"] = warnings
         if changed and self._task.diff:
-            out["diff"] = agent.diff_sets(current, files, folder)
+            out["diff"] = diff_sets(current, files, folder)
             for name in sorted(set(changed) & set(oversize)):
                 out["diff"].append(
                     {
                         "before_header": f"{folder}\\{name}",
                         "after_header": f"{folder}\\{name}" + ("" if name in files else " (absent)"),
                         "before": f"<not read: {oversize[name].get('size')} bytes, more than max_file_size>\n",
-                        "after": agent.redacted_text(name, files.get(name)),
+                        "after": redacted_text(name, files.get(name)),
                     }
                 )
         if not changed or self._task.check_mode:

@@ -11,6 +11,8 @@ Steps (plugin_utils/_module_with_reboot.py drives the restarts between them):
    so no WinRM operation lasts longer than a poll;
 4. judge the run from ExchangeSetup.log and the registry (judge_setup); on success ask for the restart Setup needs;
 5. after the restart (or at once without one): optionally set the transport services back to Automatic.
+With --diff: the Exchange installation (installed, configured, build, roles) as first read and as last read - after Setup,
+or in check mode as Setup would leave it (plugin_utils/_module_diffs.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_set
     target_dir_for,
 )
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_diffs import exchange_install_state, planned_recovery_state
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_with_reboot import ActionModuleWithReboot
 
 display = Display()
@@ -49,6 +52,16 @@ POLL_RETRIES = 5  # consecutive failed polls (connection lost, host busy) before
 class ActionModule(ActionModuleWithReboot):
     documented_module = "recover_server"
 
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        # the Exchange installation for --diff: as first read, as last read (after Setup), as Setup would leave it (check mode)
+        self._install_states: dict[str, dict[str, Any]] = {}
+        result = super().run(tmp, task_vars)
+        states = self._install_states
+        if self._task.diff and "before" in states:
+            after = states.get("planned") if self._task.check_mode and "planned" in states else states["observed"]
+            result["diff"] = {"before": states["before"], "after": after}
+        return result
+
     def _run_step(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
         if previous is not None and previous.get("_stage") == "setup":
             return self._after_setup(args, task_vars, previous, rebooted=True)
@@ -60,7 +73,13 @@ class ActionModule(ActionModuleWithReboot):
         info = self._execute_module(module_name=INFO_MODULE, module_args=info_args, task_vars=task_vars)
         if not info.get("failed"):
             enrich(info)
+            self._observe(info.get("exchange"))
         return info
+
+    def _observe(self, exchange: dict[str, Any] | None) -> None:
+        state = exchange_install_state(exchange)
+        self._install_states.setdefault("before", state)
+        self._install_states["observed"] = state
 
     def _recover(self, args: dict[str, Any], task_vars: dict[str, Any], after_reboot: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"changed": False, "action": NOTHING, "check": "", "command_line": None, "release": None, "server": None}
@@ -87,6 +106,7 @@ class ActionModule(ActionModuleWithReboot):
                 msg = f"{verdict.msg} The restart did not clear it; look at what keeps setting it."
                 return {**result, "failed": True, "check": "pending_reboot", "msg": msg}
             then = RESUME if (info.get("exchange") or {}).get("incomplete") else RUN
+            self._plan(info)
             pending = {"changed": True, "action": then, "msg": verdict.msg, "_do_action_reboot": True, "_stage": "pending"}
             return {**result, **pending, "_reboot_reason": "a restart was pending before Exchange Setup"}
 
@@ -106,6 +126,7 @@ class ActionModule(ActionModuleWithReboot):
         arguments = list(args["arguments"]) if args.get("arguments") else list(command.arguments)
         result.update(action=verdict.action, changed=True, msg=verdict.msg)
         result["command_line"] = " ".join([f'"{command.program}"', *arguments])
+        self._plan(info)
         if self._task.check_mode:
             return result
 
@@ -116,6 +137,8 @@ class ActionModule(ActionModuleWithReboot):
         if run.get("failed") and run.get("rc") is None:  # the job or the module failed before Setup ran
             return {**result, "failed": True, "msg": run.get("msg"), "elapsed": run.get("elapsed", 0)}
         # 4: the verdict
+        if run.get("exchange"):
+            self._observe(run["exchange"])
         result.update(exit_code=run.get("rc"), elapsed=run.get("elapsed", 0))
         judged = judge_setup(run, command.release)
         log = run.get("setup_log") or {}
@@ -133,6 +156,10 @@ class ActionModule(ActionModuleWithReboot):
         if not args.get("reboot"):
             return self._after_setup(args, task_vars, result, rebooted=False)
         return {**result, "_do_action_reboot": True, "_reboot_reason": "Exchange Setup finished and needs a restart"}
+
+    def _plan(self, info: dict[str, Any]) -> None:
+        media, ad = info.get("media") or {}, info.get("ad_server") or {}
+        self._install_states["planned"] = planned_recovery_state(media.get("version"), ad.get("roles") or [])
 
     # -- 3: the async job --------------------------------------------------------------------------------------------------
     def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_services import candidate_services, plan_services
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_diffs import service_state_diff
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._service_health import evaluate, parse_version_option
 
 MODULE = "exchange_dr.recovery.service_state"
@@ -55,6 +56,8 @@ class ActionModule(ActionBase):
             host=host,
         )
         result.update(verdict)
+        if self._task.diff:
+            result["diff"] = service_state_diff(module_result.get("services") or [])
         result.pop("services", None)  # the host's raw read: every field is in `checks`, judged
         result["checked_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if not verdict["healthy"] and params["fail_on_unhealthy"]:

@@ -4,6 +4,8 @@
 # For internal collection use only.
 # Shared by the email_router and email_router_config modules: their common options and how an installed Email Router is found.
 
+#AnsibleRequires -PowerShell ..module_utils._Windows
+
 Function Get-ExDrEmailRouterSpec {
     <#
     .SYNOPSIS
@@ -29,7 +31,11 @@ Function Get-ExDrServiceImage {
         return $null
     }
     if ($PathName.StartsWith('"')) {
-        return $PathName.Substring(1, $PathName.IndexOf('"', 1) - 1)
+        $end = $PathName.IndexOf('"', 1)
+        if ($end -lt 0) {
+            return $PathName.Substring(1)
+        }
+        return $PathName.Substring(1, $end - 1)
     }
     $exe = $PathName.IndexOf('.exe', [StringComparison]::OrdinalIgnoreCase)
     if ($exe -ge 0) {
@@ -59,19 +65,14 @@ Function Get-ExDrEmailRouter {
         version = $null
         product = $null
     }
-    $filter = "Name='{0}'" -f $ServiceName.Replace("'", "''")
+    $filter = 'Name={0}' -f (ConvertTo-ExDrWqlString -Value $ServiceName)
     $svc = Get-CimInstance -ClassName Win32_Service -Filter $filter -ErrorAction SilentlyContinue
     if ($svc) {
-        $stateNames = @{ Running = 'running'; Stopped = 'stopped'; 'Start Pending' = 'start_pending'; 'Stop Pending' = 'stop_pending'; Paused = 'paused' }
-        $state = $stateNames[[string]$svc.State]
-        if (-not $state) {
-            $state = ([string]$svc.State).ToLowerInvariant()
-        }
         $info.service = @{
             name = $svc.Name
             display_name = $svc.DisplayName
-            state = $state
-            start_mode = ([string]$svc.StartMode).ToLowerInvariant()
+            state = ConvertTo-ExDrServiceState -State $svc.State
+            start_mode = Get-ExDrServiceStartMode -Instance $svc
             account = $svc.StartName
             path = $svc.PathName
         }
@@ -84,8 +85,9 @@ Function Get-ExDrEmailRouter {
         }
     }
     $key = Get-ItemProperty -LiteralPath $RegistryKey -ErrorAction SilentlyContinue
-    if ($key -and $key.$RegistryValue) {
-        $info.install_folder = ([string]$key.$RegistryValue).TrimEnd('\')
+    $installDir = Get-ExDrProperty -InputObject $key -Name $RegistryValue
+    if ($installDir) {
+        $info.install_folder = ([string]$installDir).TrimEnd('\')
         if (-not $info.service_folder) {
             $info.service_folder = Join-Path -Path $info.install_folder -ChildPath 'Service'
         }
@@ -99,14 +101,17 @@ Function Get-ExDrEmailRouter {
     )
     foreach ($root in $uninstallRoots) {
         foreach ($entry in @(Get-ChildItem -LiteralPath $root -ErrorAction SilentlyContinue)) {
-            $values = Get-ItemProperty -LiteralPath $entry.PSPath
-            if ($values.DisplayName -and $values.DisplayName -like $ProductName) {
+            # most entries lack some of these values; one that vanished since the listing is skipped
+            $values = Get-ItemProperty -LiteralPath $entry.PSPath -ErrorAction SilentlyContinue
+            $name = Get-ExDrProperty -InputObject $values -Name 'DisplayName'
+            if ($name -and $name -like $ProductName) {
                 $info.product = @{
                     code = $entry.PSChildName
-                    name = $values.DisplayName
-                    version = $values.DisplayVersion
-                    uninstall_string = $values.UninstallString
-                    quiet_uninstall_string = $values.QuietUninstallString
+                    name = $name
+                    version = Get-ExDrProperty -InputObject $values -Name 'DisplayVersion'
+                    uninstall_string = Get-ExDrProperty -InputObject $values -Name 'UninstallString'
+                    quiet_uninstall_string = Get-ExDrProperty -InputObject $values -Name 'QuietUninstallString'
+                    windows_installer = 1 -eq (Get-ExDrProperty -InputObject $values -Name 'WindowsInstaller')
                 }
                 break
             }

@@ -7,6 +7,7 @@
 #AnsibleRequires -PowerShell Ansible.ModuleUtils.ArgvParser
 #AnsibleRequires -PowerShell Ansible.ModuleUtils.CommandUtil
 #AnsibleRequires -PowerShell ..module_utils._EmailRouter
+#AnsibleRequires -PowerShell ..module_utils._Windows
 
 # The Windows half of email_router: detect the Email Router, run its setup (or uninstall command), set the service account.
 # The setup configuration content is rendered and checked by the action plugin (plugins/action/email_router.py).
@@ -42,6 +43,7 @@ $module.Result.service_state = $null
 $module.Result.service_account = $null
 $module.Result.rc = 0
 $module.Result.reboot_required = $false
+$module.Result.before = @{ installed = $false; version = $null; service_account = $null }
 $module.Result.log_tail = @()
 
 $state = $module.Params.state
@@ -68,19 +70,55 @@ Function Get-ExDrLogTail {
     }
 }
 
+Function Set-ExDrExitCode {
+    <#
+    .SYNOPSIS
+    Record an installer's exit code. 3010 is success with a restart to come: ansible-core fails any result whose rc is not
+    0 unless it carries failed (TaskExecutor), so say it, as ansible.windows win_package does.
+    #>
+    param ([int]$Rc)
+    $module.Result.rc = $Rc
+    if ($Rc -eq 3010) {
+        $module.Result.reboot_required = $true
+        $module.Result.failed = $false
+    }
+}
+
+Function Get-ExDrUninstallCommand {
+    <#
+    .SYNOPSIS
+    The command that removes the product silently: its QuietUninstallString; for a Windows Installer product msiexec /x with
+    the product code (its UninstallString is usually MsiExec.exe /I{code}, a maintenance run that removes nothing); else its
+    UninstallString with the Email Router setup's quiet switch.
+    #>
+    param ($Product)
+    if ($Product.quiet_uninstall_string) {
+        return $Product.quiet_uninstall_string
+    }
+    $uninstall = [string]$Product.uninstall_string
+    if ($Product.windows_installer -or $uninstall -match '(^|[\\"\s])msiexec(\.exe)?"?\s') {
+        # the Uninstall key of a Windows Installer product is named after its ProductCode
+        $code = $Product.code
+        if ($code -notmatch '^\{[0-9A-Fa-f-]{36}\}$' -and $uninstall -match '\{[0-9A-Fa-f-]{36}\}') {
+            $code = $Matches[0]
+        }
+        return Argv-ToString -arguments @((Join-Path -Path $env:SystemRoot -ChildPath 'System32\msiexec.exe'), '/x', $code, '/qn', '/norestart')
+    }
+    "$uninstall /Q"
+}
+
 Function Invoke-ExDrUninstall {
     param ($Info)
-    $command = $Info.product.quiet_uninstall_string
-    if (-not $command) {
-        $command = "$($Info.product.uninstall_string) /Q"
+    $command = Get-ExDrUninstallCommand -Product $Info.product
+    try {
+        $run = Run-Command -command $command
     }
-    $run = Run-Command -command $command
-    $module.Result.rc = $run.rc
+    catch {
+        $module.FailJson("Failed to remove the Email Router ($($Info.product.name)): '$command' could not be started: $($_.Exception.Message)", $_)
+    }
+    Set-ExDrExitCode -Rc $run.rc
     if ($run.rc -notin @(0, 3010)) {
         $module.FailJson("Failed to remove the Email Router ($($Info.product.name)): '$command' returned $($run.rc): $($run.stderr)")
-    }
-    if ($run.rc -eq 3010) {
-        $module.Result.reboot_required = $true
     }
 }
 
@@ -106,14 +144,16 @@ Function Invoke-ExDrSetup {
         $argv += '/InstallAlways'
     }
     $command = Argv-ToString -arguments $argv
-    $run = Run-Command -command $command
-    $module.Result.rc = $run.rc
+    try {
+        $run = Run-Command -command $command
+    }
+    catch {
+        $module.FailJson("Failed to install the Email Router: '$command' could not be started: $($_.Exception.Message)", $_)
+    }
+    Set-ExDrExitCode -Rc $run.rc
     if ($run.rc -notin @(0, 3010)) {
         $module.Result.log_tail = Get-ExDrLogTail -Path $module.Params.log_path
         $module.FailJson("Failed to install the Email Router: '$command' returned $($run.rc): $($run.stderr)")
-    }
-    if ($run.rc -eq 3010) {
-        $module.Result.reboot_required = $true
     }
 }
 
@@ -132,6 +172,12 @@ Function Get-ExDrSid {
 
 $info = Get-ExDrEmailRouter @routerArgs
 $complete = Test-ExDrComplete -Info $info
+# as found, for the controller's --diff
+$module.Result.before.installed = [bool]$complete
+$module.Result.before.version = $info.version
+if ($info.service) {
+    $module.Result.before.service_account = $info.service.account
+}
 
 if ($state -eq 'absent') {
     if ($info.product -or $info.service) {
@@ -171,17 +217,27 @@ if ($state -ne 'absent' -and $account -and $info.service) {
             if ((Get-ExDrSid -Account $account) -eq 'S-1-5-18') {
                 $startName = 'LocalSystem'
             }
-            $svc = Get-CimInstance -ClassName Win32_Service -Filter "Name='$($info.service.name)'"
-            $change = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{
-                StartName = $startName
-                StartPassword = $module.Params.service_password
+            # an account without a password (LocalSystem, NetworkService, a gMSA) takes "", never NULL (Win32_Service.Change)
+            $password = $module.Params.service_password
+            if ($null -eq $password) {
+                $password = ''
+            }
+            try {
+                $svc = Get-CimInstance -ClassName Win32_Service -Filter ('Name={0}' -f (ConvertTo-ExDrWqlString -Value $info.service.name))
+                $change = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{
+                    StartName = $startName
+                    StartPassword = $password
+                }
+            }
+            catch {
+                $module.FailJson("Failed to set the account of the service '$($info.service.name)' to '$account': $($_.Exception.Message)", $_)
             }
             if ($change.ReturnValue -ne 0) {
                 $module.FailJson("Failed to set the account of the service '$($info.service.name)' to '$account': Win32_Service.Change returned $($change.ReturnValue)")
             }
             if ($info.service.state -eq 'running') {
                 try {
-                    Restart-Service -Name $info.service.name -Force -ErrorAction Stop
+                    Restart-Service -Name ([WildcardPattern]::Escape($info.service.name)) -Force -ErrorAction Stop
                 }
                 catch {
                     $module.FailJson("Failed to restart the service '$($info.service.name)' as '$account': $($_.Exception.Message)", $_)

@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._EmailRouter
+#AnsibleRequires -PowerShell ..module_utils._Windows
 
 # The Windows half of email_router_config. The action plugin (plugins/action/email_router_config.py) calls it twice:
 #   _operation=read   returns the set in the Service folder (and the one in remote_src) as base64, read-only;
@@ -164,12 +165,11 @@ Function Read-ExDrSet {
 
 Function Get-ExDrServiceState {
     param ([string]$Name)
-    $svc = Get-Service -Name $Name -ErrorAction SilentlyContinue
+    $svc = Get-Service -Name ([WildcardPattern]::Escape($Name)) -ErrorAction SilentlyContinue
     if (-not $svc) {
         return $null
     }
-    $names = @{ Running = 'running'; Stopped = 'stopped'; StartPending = 'start_pending'; StopPending = 'stop_pending'; Paused = 'paused' }
-    $names[[string]$svc.Status]
+    ConvertTo-ExDrServiceState -State $svc.Status
 }
 
 Function Set-ExDrSetAcl {
@@ -216,7 +216,7 @@ Function Wait-ExDrRouter {
 
     $since = Get-Date
     try {
-        Start-Service -Name $Name -ErrorAction Stop
+        Start-Service -Name ([WildcardPattern]::Escape($Name)) -ErrorAction Stop
     }
     catch {
         return "the service did not start: $($_.Exception.Message)"
@@ -252,6 +252,9 @@ $folder = $module.Params.service_folder
 if (-not $folder) {
     $folder = $info.service_folder
 }
+if (-not $folder) {
+    $module.FailJson("Failed to find the Service folder of '$($module.Params.service_name)': its image path names none; give service_folder")
+}
 $account = $module.Params.service_account
 if (-not $account) {
     $account = $info.service.account
@@ -263,8 +266,13 @@ $maxBytes = [long]$module.Params.max_file_size
 
 if ($module.Params._operation -eq 'read') {
     $current = @{}
-    if (Test-Path -LiteralPath $folder -PathType Container) {
-        $current = Read-ExDrSet -Folder $folder -MaxBytes $maxBytes
+    try {
+        if (Test-Path -LiteralPath $folder -PathType Container) {
+            $current = Read-ExDrSet -Folder $folder -MaxBytes $maxBytes
+        }
+    }
+    catch {
+        $module.FailJson("Failed to read the configuration set in '$folder': $($_.Exception.Message)", $_)
     }
     $module.Result._current_set = $current
     $remote = $module.Params.remote_src
@@ -347,7 +355,7 @@ Function Copy-ExDrSet {
         Set-ExDrSetAcl -Path $staged -Readers $Readers
     }
     if ((Get-ExDrServiceState -Name $info.service.name) -ne 'stopped') {
-        Stop-Service -Name $info.service.name -Force -ErrorAction Stop
+        Stop-Service -Name ([WildcardPattern]::Escape($info.service.name)) -Force -ErrorAction Stop
     }
     foreach ($name in $setFiles) {
         $target = Join-Path -Path $folder -ChildPath $name
@@ -392,6 +400,12 @@ $stampPattern = '^\d{8}T\d{6}Z(-\d+)?$'
 $old = @(Get-ChildItem -LiteralPath $backupRoot -Directory | Where-Object { $_.Name -match $stampPattern } |
         Sort-Object -Property Name -Descending | Select-Object -Skip ([Math]::Max(1, $module.Params.keep_backups)))
 foreach ($dir in $old) {
-    Remove-Item -LiteralPath $dir.FullName -Recurse -Force
+    # the new set is in place and running: an old backup that cannot go now is a warning, not a failed task
+    try {
+        Remove-Item -LiteralPath $dir.FullName -Recurse -Force
+    }
+    catch {
+        $module.Warn("Failed to remove the old backup '$($dir.FullName)': $($_.Exception.Message)")
+    }
 }
 $module.ExitJson()

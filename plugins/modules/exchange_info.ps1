@@ -5,6 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ..module_utils._ExchangeState
+#AnsibleRequires -PowerShell ..module_utils._Windows
 
 $spec = @{
     options = @{
@@ -37,7 +38,20 @@ $module.Result.setup_processes = @()
 $exchangeServiceNames = @(
     'ADAM_MSExchange', 'FMS', 'HostControllerService', 'MSComplianceAudit', 'msftesql-Exchange', 'SearchExchangeTracing', 'wsbexchange'
 )
-$startModes = @{ Auto = 'auto'; Manual = 'manual'; Disabled = 'disabled'; Boot = 'boot'; System = 'system' }
+
+Function Get-ExDrFirstValue {
+    <#
+    .SYNOPSIS
+    The first value of an attribute of a DirectorySearcher result, or $null when the object has none (an attribute without
+    a value is not returned, and indexing its empty collection throws).
+    #>
+    param ($Result, [string]$Name)
+    $values = $Result.Properties[$Name]
+    if ($null -ne $values -and $values.Count -gt 0) {
+        return $values[0]
+    }
+    $null
+}
 
 try {
     $computer = Get-CimInstance -ClassName Win32_ComputerSystem
@@ -71,34 +85,37 @@ if ($module.Result.domain.joined) {
         $configuration = [string]$rootDse.configurationNamingContext
         $exchangeRoot = [ADSI]"LDAP://CN=Microsoft Exchange,CN=Services,$configuration"
         $searcher = New-Object -TypeName System.DirectoryServices.DirectorySearcher -ArgumentList $exchangeRoot
-        $searcher.Filter = "(&(objectClass=msExchExchangeServer)(cn=$serverName))"
+        $searcher.Filter = '(&(objectClass=msExchExchangeServer)(cn={0}))' -f (ConvertTo-ExDrLdapFilterValue -Value $serverName)
         foreach ($property in 'distinguishedName', 'msExchCurrentServerRoles', 'msExchInstallPath', 'serialNumber') {
             [void]$searcher.PropertiesToLoad.Add($property)
         }
         $found = $searcher.FindOne()
         if ($null -ne $found) {
             $module.Result.ad_server.exists = $true
-            $module.Result.ad_server.distinguished_name = [string]$found.Properties['distinguishedname'][0]
-            $module.Result.ad_server.role_mask = [int]$found.Properties['msexchcurrentserverroles'][0]
-            if ($found.Properties['msexchinstallpath'].Count) {
-                $adInstallPath = [string]$found.Properties['msexchinstallpath'][0]
-                $module.Result.ad_server.install_path = $adInstallPath
+            $module.Result.ad_server.distinguished_name = [string](Get-ExDrFirstValue -Result $found -Name 'distinguishedname')
+            $roles = Get-ExDrFirstValue -Result $found -Name 'msexchcurrentserverroles'
+            if ($null -ne $roles) {
+                $module.Result.ad_server.role_mask = [int]$roles
             }
-            if ($found.Properties['serialnumber'].Count) {
-                $display = [string]$found.Properties['serialnumber'][0]
-                $module.Result.ad_server.admin_display_version = $display
+            $adInstallPath = Get-ExDrFirstValue -Result $found -Name 'msexchinstallpath'
+            $module.Result.ad_server.install_path = $adInstallPath
+            $display = Get-ExDrFirstValue -Result $found -Name 'serialnumber'
+            if ($null -ne $display) {
+                $module.Result.ad_server.admin_display_version = [string]$display
                 if ($display -match 'Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)') {
                     $module.Result.ad_server.version = '{0}.{1}.{2}.{3}' -f $Matches[1], $Matches[2], $Matches[3], $Matches[4]
                 }
             }
         }
-        # The Scripting Agent's enabled flag (attribute name as commonly reported for cmdlet extension agents)
+        # The Scripting Agent: Enabled is bit 0x1 of msExchCmdletExtensionFlags (Exchange's CmdletExtensionAgentSchema
+        # calculates Enabled and Priority from that one attribute; there is no attribute of its own for Enabled).
         $agents = New-Object -TypeName System.DirectoryServices.DirectorySearcher -ArgumentList $exchangeRoot
         $agents.Filter = '(&(objectClass=msExchCmdletExtensionAgent)(cn=Scripting Agent))'
-        [void]$agents.PropertiesToLoad.Add('msExchCmdletExtensionAgentEnabled')
+        [void]$agents.PropertiesToLoad.Add('msExchCmdletExtensionFlags')
         $agent = $agents.FindOne()
-        if ($null -ne $agent -and $agent.Properties['msexchcmdletextensionagentenabled'].Count) {
-            $module.Result.scripting_agent.enabled = [bool]$agent.Properties['msexchcmdletextensionagentenabled'][0]
+        if ($null -ne $agent) {
+            $flags = Get-ExDrFirstValue -Result $agent -Name 'msexchcmdletextensionflags'
+            $module.Result.scripting_agent.enabled = $null -ne $flags -and ([int]$flags -band 1) -eq 1
         }
     }
     catch {
@@ -168,7 +185,14 @@ $module.Result.prerequisites.url_rewrite_version = if ($urlRewrite) { [string]$u
 
 # Exchange Setup still running, for example after the controller lost an earlier run: ExSetup.exe, or the media's own
 # Setup program. A second Setup must not be started while one runs.
-$module.Result.setup_processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name='ExSetup.exe' OR Name='Setup.exe' OR Name='Setup.com'" |
+try {
+    $processes = @(Get-CimInstance -ClassName Win32_Process -Filter "Name='ExSetup.exe' OR Name='Setup.exe' OR Name='Setup.com'")
+    $services = @(Get-CimInstance -ClassName Win32_Service)
+}
+catch {
+    $module.FailJson("Failed to read the processes and services of $($env:COMPUTERNAME): $($_.Exception.Message)", $_)
+}
+$module.Result.setup_processes = @($processes |
         Where-Object { $_.Name -eq 'ExSetup.exe' -or ($module.Result.media.exists -and $_.ExecutablePath -eq $module.Result.media.path) } |
         ForEach-Object {
             @{
@@ -180,15 +204,16 @@ $module.Result.setup_processes = @(Get-CimInstance -ClassName Win32_Process -Fil
             }
         })
 
-$module.Result.services = @(Get-CimInstance -ClassName Win32_Service |
+$module.Result.services = @($services |
         Where-Object { $_.Name -like 'MSExchange*' -or $exchangeServiceNames -contains $_.Name } |
         Sort-Object -Property Name |
         ForEach-Object {
-            $mode = $startModes[[string]$_.StartMode]
-            if ($mode -eq 'auto' -and $_.DelayedAutoStart) {
-                $mode = 'delayed'
+            @{
+                name = $_.Name
+                display_name = $_.DisplayName
+                start_mode = Get-ExDrServiceStartMode -Instance $_
+                state = ConvertTo-ExDrServiceState -State $_.State
             }
-            @{ name = $_.Name; display_name = $_.DisplayName; start_mode = $mode; state = ([string]$_.State).ToLowerInvariant() }
         })
 
 $module.ExitJson()

@@ -4,9 +4,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ..module_utils._ExchangeState
+#AnsibleRequires -PowerShell ..module_utils._Windows
 
 # The Windows half of service_state: read the given services in one pass (and start the stopped Automatic ones when
-# asked), read the Exchange Setup registry key, return plain data. Which services, and what the result means, is decided
+# asked), read the Exchange Setup registry key (module_utils/_ExchangeState.psm1), return plain data. Which services, and what the result means, is decided
 # by the action plugin (plugins/action/service_state.py); the options it does not need here are accepted and ignored.
 
 $spec = @{
@@ -40,61 +42,6 @@ $module.Result.services = @()
 $module.Result.started = @()
 $module.Result.exchange = @{ installed = $false; setup_key = $null; build = $null; install_path = $null; role_keys = @() }
 
-# Where Setup records the build and the installed roles (facts section 1; _exchange_versions.PRODUCT_FACTS).
-$setupLocations = @(
-    @{ setup = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup'; roles = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15' },
-    @{ setup = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14\Setup'; roles = 'HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14' },
-    @{ setup = 'HKLM:\SOFTWARE\Microsoft\Exchange\Setup'; roles = 'HKLM:\SOFTWARE\Microsoft\Exchange\v8.0' }
-)
-$stateNames = @{
-    Running = 'running'; Stopped = 'stopped'; StartPending = 'start_pending'; StopPending = 'stop_pending'
-    Paused = 'paused'; PausePending = 'pause_pending'; ContinuePending = 'continue_pending'
-}
-
-Function Get-ExDrSetupInfo {
-    <#
-    .SYNOPSIS
-    The first Exchange Setup key found: build, install path and role keys (values only, no interpretation).
-    #>
-    param ([object[]]$Location)
-
-    foreach ($loc in $Location) {
-        if (-not (Test-Path -LiteralPath $loc.setup)) {
-            continue
-        }
-        $props = Get-ItemProperty -LiteralPath $loc.setup
-        $parts = foreach ($name in 'MsiProductMajor', 'MsiProductMinor', 'MsiBuildMajor', 'MsiBuildMinor') {
-            $props.$name
-        }
-        $build = $null
-        if (@($parts | Where-Object { $null -ne $_ }).Count -eq 4) {
-            $build = $parts -join '.'
-        }
-        $roleKeys = @(
-            Get-ChildItem -LiteralPath $loc.roles -ErrorAction SilentlyContinue |
-                Where-Object { $_.PSChildName -like '*Role' } |
-                ForEach-Object {
-                    $values = Get-ItemProperty -LiteralPath $_.PSPath
-                    @{
-                        name = $_.PSChildName
-                        unpacked_version = $values.UnpackedVersion
-                        configured_version = $values.ConfiguredVersion
-                        action = $values.Action
-                        watermark = $values.Watermark
-                    }
-                }
-        )
-        return @{
-            installed = $true
-            setup_key = $loc.setup
-            build = $build
-            install_path = $props.MsiInstallPath
-            role_keys = $roleKeys
-        }
-    }
-    return $null
-}
-
 Function Get-ExDrStartOrder {
     <#
     .SYNOPSIS
@@ -122,13 +69,10 @@ Function Get-ExDrStartOrder {
 }
 
 try {
-    $setupInfo = Get-ExDrSetupInfo -Location $setupLocations
+    $module.Result.exchange = Get-ExDrSetupRegistry
 }
 catch {
     $module.FailJson("Failed to read the Exchange Setup registry key: $($_.Exception.Message)", $_)
-}
-if ($setupInfo) {
-    $module.Result.exchange = $setupInfo
 }
 
 $requested = @($module.Params.services | Where-Object { $_ })
@@ -139,7 +83,7 @@ try {
         $controllers[$sc.ServiceName] = $sc
     }
     if ($requested.Count -gt 0) {
-        $filter = (@($requested | ForEach-Object { "Name='{0}'" -f ($_.name -replace "'", "\'") }) -join ' OR ')
+        $filter = (@($requested | ForEach-Object { 'Name={0}' -f (ConvertTo-ExDrWqlString -Value $_.name) }) -join ' OR ')
         foreach ($instance in Get-CimInstance -ClassName Win32_Service -Filter $filter) {
             $cim[$instance.Name] = $instance
         }
@@ -152,13 +96,14 @@ catch {
 Function Get-ExDrStartMode {
     param ($Controller, $Instance)
     if ($Instance) {
-        if ($Instance.StartMode -eq 'Auto' -and $Instance.DelayedAutoStart) { return 'delayed' }
-        return $Instance.StartMode.ToString().ToLowerInvariant()
+        return Get-ExDrServiceStartMode -Instance $Instance
     }
-    switch ($Controller.StartType.ToString()) {
-        'Automatic' { 'auto' }
-        default { $_.ToLowerInvariant() }
+    # no Win32_Service instance (it went between the two reads): ServiceController.StartType, which knows no delayed start
+    $type = [string]$Controller.StartType
+    if ($type -eq 'Automatic') {
+        return 'auto'
     }
+    $type.ToLowerInvariant()
 }
 
 $entries = [ordered]@{}
@@ -174,7 +119,7 @@ foreach ($req in $requested) {
     }
     $instance = $cim[$sc.ServiceName]
     $mode = Get-ExDrStartMode -Controller $sc -Instance $instance
-    $state = $stateNames[$sc.Status.ToString()]
+    $state = ConvertTo-ExDrServiceState -State $sc.Status
     $exitCode = $null
     if ($instance) { $exitCode = [int]$instance.ExitCode }
     $entries[$sc.ServiceName] = @{
@@ -235,28 +180,31 @@ elseif ($order.Count -gt 0) {
             $entry.start_error = "did not reach Running within $($module.Params.timeout) seconds"
         }
         catch {
+            # Start() throws InvalidOperationException around the SCM's Win32Exception, and PowerShell wraps that in a
+            # MethodInvocationException: the code is found by walking the chain.
             $entry.action = 'start_failed'
-            $inner = $_.Exception.InnerException
-            if ($inner -is [System.ComponentModel.Win32Exception]) {
-                $entry.start_error = $inner.Message
-                $entry.start_error_code = $inner.NativeErrorCode
+            $win32 = Get-ExDrInnerException -Exception $_.Exception -Type ([System.ComponentModel.Win32Exception])
+            if ($null -ne $win32) {
+                $entry.start_error = $win32.Message
+                $entry.start_error_code = $win32.NativeErrorCode
             }
             else {
                 $entry.start_error = $_.Exception.Message
             }
         }
         $sc.Refresh()
-        $entry.state = $stateNames[$sc.Status.ToString()]
+        $entry.state = ConvertTo-ExDrServiceState -State $sc.Status
     }
     if ($started.Count -gt 0 -and $module.Params.settle_seconds -gt 0) {
         Start-Sleep -Seconds $module.Params.settle_seconds
         foreach ($name in $started) {
             $sc = $controllers[$name]
             $sc.Refresh()
-            $entries[$name].state = $stateNames[$sc.Status.ToString()]
+            $entries[$name].state = ConvertTo-ExDrServiceState -State $sc.Status
             if ($sc.Status -ne 'Running') {
                 $entries[$name].stopped_again = $true
-                $instance = Get-CimInstance -ClassName Win32_Service -Filter ("Name='{0}'" -f $name)
+                # the exit code is extra detail: a WMI hiccup here must not lose what this call did
+                $instance = Get-CimInstance -ClassName Win32_Service -Filter ('Name={0}' -f (ConvertTo-ExDrWqlString -Value $name)) -ErrorAction SilentlyContinue
                 if ($instance) { $entries[$name].win32_exit_code = [int]$instance.ExitCode }
             }
         }

@@ -39,6 +39,18 @@ ROLE_LABELS = {
     "Additional": "Additional services",
 }
 LEVELS = ("required", "monitored", "informational")
+# The one name of each service state in every module's result: Win32_Service.State ("Start Pending") and
+# ServiceControllerStatus ("StartPending") both map here with the spaces removed (MicrosoftDocs/win32 win32-service.md; the
+# module_util _Windows.psm1 keeps a copy held equal by tests/unit/plugins/module_utils/test_tables.py). Anything else: unknown.
+SERVICE_STATE_NAMES = {
+    "Stopped": "stopped",
+    "StartPending": "start_pending",
+    "StopPending": "stop_pending",
+    "Running": "running",
+    "ContinuePending": "continue_pending",
+    "PausePending": "pause_pending",
+    "Paused": "paused",
+}
 EMAIL_ROUTER_SERVICE = "MSCRMEmail"  # email-router-facts.md: short name inferred from the event source; a parameter
 
 # How sure the sources are about each product's lists (facts section 3).

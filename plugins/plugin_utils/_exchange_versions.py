@@ -106,17 +106,34 @@ class ProductFacts:
     default_install_path: str
     setup_registry_key: str  # where MsiInstallPath and the build live
     uninstall_product_code: str | None  # Uninstall\{code} with InstallDate once Setup completed (2013+)
+    role_registry_key: str = ""  # the parent of the <Role> keys (MailboxRole, ...) with UnpackedVersion/ConfiguredVersion
 
 
 PRODUCT_FACTS: dict[str, ProductFacts] = {
-    "2007": ProductFacts("v8", "Setup.com", r"C:\Program Files\Microsoft\Exchange Server", r"HKLM:\SOFTWARE\Microsoft\Exchange\Setup", None),
-    "2010": ProductFacts("v14", "Setup.com", r"C:\Program Files\Microsoft\Exchange Server\V14", r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14\Setup", None),
+    # 2007: MsiInstallPath under Exchange\Setup, the role keys under Exchange\v8.0 (see SETUP_REGISTRY_LOCATIONS)
+    "2007": ProductFacts(
+        "v8",
+        "Setup.com",
+        r"C:\Program Files\Microsoft\Exchange Server",
+        r"HKLM:\SOFTWARE\Microsoft\Exchange\Setup",
+        None,
+        r"HKLM:\SOFTWARE\Microsoft\Exchange\v8.0",
+    ),
+    "2010": ProductFacts(
+        "v14",
+        "Setup.com",
+        r"C:\Program Files\Microsoft\Exchange Server\V14",
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14\Setup",
+        None,
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14",
+    ),
     "2013": ProductFacts(
         "v15",
         "Setup.exe",
         r"C:\Program Files\Microsoft\Exchange Server\V15",
         r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup",
         "{4934D1EA-BE46-48B1-8847-F1AF20E892C1}",
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15",
     ),
     "2016": ProductFacts(
         "v15",
@@ -124,6 +141,7 @@ PRODUCT_FACTS: dict[str, ProductFacts] = {
         r"C:\Program Files\Microsoft\Exchange Server\V15",
         r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup",
         "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}",
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15",
     ),
     "2019": ProductFacts(
         "v15",
@@ -131,6 +149,7 @@ PRODUCT_FACTS: dict[str, ProductFacts] = {
         r"C:\Program Files\Microsoft\Exchange Server\V15",
         r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup",
         "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}",
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15",
     ),
     "SE": ProductFacts(
         "v15",
@@ -138,8 +157,22 @@ PRODUCT_FACTS: dict[str, ProductFacts] = {
         r"C:\Program Files\Microsoft\Exchange Server\V15",
         r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15\Setup",
         "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}",
+        r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15",
     ),
 }
+
+# Where a host's Exchange Setup state is read, newest generation first: (generation, Setup key, parent of the role keys).
+# One table for the controller, the module_util (_ExchangeState.psm1 keeps a copy that a unit test holds equal to this) and
+# the simulator's twins. 2013 and later: dsccommunity/ExchangeDsc (ExchangeDscHelper.psm1, its incomplete-setup check) and
+# microsoft/CSS-Exchange read ExchangeServer\v15\Setup and ExchangeServer\v15\<Role>; 2010: ExchangeServer\v14 (CSS-Exchange
+# Get-ExchangeInstallDirectory). 2007 (community and Microsoft support scripts, lower confidence): MsiInstallPath under
+# Exchange\Setup, the role keys (ConfiguredVersion, Watermark, Action) under Exchange\v8.0\<Role>.
+SETUP_REGISTRY_LOCATIONS: tuple[tuple[str, str, str], ...] = tuple(
+    dict.fromkeys((facts.major, facts.setup_registry_key, facts.role_registry_key) for facts in reversed(PRODUCT_FACTS.values()))
+)
+# Uninstall entries whose InstallDate Setup writes when it completes (2013; 2016, 2019 and Subscription Edition), as IE15 reads them.
+UNINSTALL_ROOT = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
+SETUP_UNINSTALL_CODES: tuple[str, ...] = tuple(dict.fromkeys(f.uninstall_product_code for f in PRODUCT_FACTS.values() if f.uninstall_product_code))
 
 # msExchCurrentServerRoles bits (exchange-recovery-facts.md section 1; community source).
 ROLE_BITS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}

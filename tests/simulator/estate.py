@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
 from simulator.clock import Clock, atomic_write_text
 from simulator.exchange import model as exchange_model
@@ -33,8 +34,7 @@ from simulator.hoststate import Account, HostState
 WINRM_PORTS = (5985, 5986)
 AUTO_NETWORK = ipaddress.ip_network("127.64.0.0/10")  # where `auto` addresses are drawn (random: parallel runs never collide)
 DEFAULT_ADMIN_GROUP = "Exchange Administrative Group (FYDIBOHF23SPDLT)"
-# msExchCurrentServerRoles bits (community source, exchange-recovery-facts.md section 1)
-ROLE_BITS = {"Mailbox": 2, "ClientAccess": 4, "UnifiedMessaging": 16, "HubTransport": 32, "Edge": 64}
+# msExchCurrentServerRoles bits: the controller's table (ROLE_BITS above, plugin_utils/_exchange_versions.py)
 EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "Edge")
 LEGACY_EXCHANGE_ROLES = ("Mailbox", "ClientAccess", "HubTransport", "UnifiedMessaging", "Edge")  # 2007/2010: separate roles
 _NETBIOS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$")
@@ -95,6 +95,16 @@ class ExchangeOrganization:
     def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
         """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
         return sorted((d for d in self.databases.values() if server.upper() in d.copies), key=lambda d: d.name.casefold())
+
+    def cmdlet_extension_agent_attributes(self, name: str) -> dict[str, Any] | None:
+        """The AD attributes of a cmdlet extension agent object (CN=<name>, objectClass msExchCmdletExtensionAgent).
+        Exchange keeps Enabled and Priority in one attribute, msExchCmdletExtensionFlags: Enabled is bit 0x1, Priority byte 2
+        (decompiled Microsoft.Exchange.Data.Directory CmdletExtensionAgentSchema / CmdletExtensionAgent, PiratesRE/exchange_diff);
+        the Scripting Agent has priority 6 and is disabled by default (ODX ExchangeServer2013
+        cmdlet-extension-agents-exchange-2013-help.md). Only the Scripting Agent is modelled."""
+        if name.casefold() != "scripting agent":
+            return None
+        return {"name": "Scripting Agent", "msExchCmdletExtensionFlags": (6 << 16) | int(self.scripting_agent_enabled)}
 
 
 @dataclass
@@ -158,7 +168,7 @@ class Domain:
         server = org.servers.get(name.upper()) if org else None
         if server is None:
             return None
-        return {
+        attrs = {
             "name": server.name,
             "distinguishedName": self.exchange_server_dn(server.name),
             "msExchCurrentServerRoles": server.role_bits(),
@@ -169,6 +179,9 @@ class Domain:
             "roles": list(server.roles),
             "version": server.version,
         }
+        if not server.roles:
+            del attrs["msExchCurrentServerRoles"]  # an attribute without a value is not on the object (LDAP returns none)
+        return attrs
 
     def reset_computer(self, name: str) -> None:
         """Reset (never delete) a computer account, as the recovery procedure requires."""
@@ -339,9 +352,9 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         version = str(spec["version"])
         if not re.fullmatch(r"(15\.[0-2]|14\.[0-3]|8\.[0-3])\.\d+\.\d+", version):
             raise EstateError(f"{where}.version: expected an Exchange 2013+ build such as 15.2.1118.7 (or 2007/2010: 8.x, 14.x), got {version!r}")
-        roles = spec["roles"]
+        roles = spec["roles"]  # [] is an object with no role recorded: msExchCurrentServerRoles has no value
         allowed = EXCHANGE_ROLES if version.startswith("15.") else LEGACY_EXCHANGE_ROLES
-        if not isinstance(roles, list) or not roles or any(r not in allowed for r in roles):
+        if not isinstance(roles, list) or any(r not in allowed for r in roles):
             raise EstateError(f"{where}.roles: expected a list of {', '.join(allowed)}, got {roles!r}")
         servers[str(sname).upper()] = ExchangeServerObject(
             name=str(sname).upper(),

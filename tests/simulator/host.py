@@ -109,6 +109,25 @@ class ProcessInfo:
 
 
 @dataclass(frozen=True)
+class OpenFile:
+    """A file a running process holds open, with the access it asked for and what it lets others do (CreateFile's
+    dwDesiredAccess and dwShareMode, as sets of "read"/"write")."""
+
+    pid: int
+    path: str  # the resolved real path, case-folded (one key per file)
+    access: frozenset[str]
+    share: frozenset[str]
+
+
+def _modes(text: str) -> frozenset[str]:
+    """'read', 'write', 'readwrite' or 'none' (FileAccess / FileShare names) as a set."""
+    low = text.casefold()
+    if low not in ("read", "write", "readwrite", "none"):
+        raise ValueError(f"file access or share mode {text!r}: expected read, write, readwrite or none")
+    return frozenset(m for m in ("read", "write") if m in low)
+
+
+@dataclass(frozen=True)
 class LogonSession:
     """Who runs the current operation and whether their credentials can travel to another host."""
 
@@ -178,6 +197,7 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
         self._ticking = False
         # Processes live in memory only: like on Windows, none survives a shutdown (nor a restart of the simulator).
         self._processes: dict[int, ProcessInfo] = {}
+        self._open_files: list[OpenFile] = []
         self._next_pid = 4100
         self.lock = _HostLock(self)
         for timer in state.timers:  # pending transitions keep simulated time running fast after a reload
@@ -550,6 +570,29 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
     def end_process(self, pid: int) -> None:
         with self.lock:
             self._processes.pop(pid, None)
+            self._open_files = [f for f in self._open_files if f.pid != pid]  # a process's handles close when it ends
+
+    def hold_open(self, path: str, pid: int, *, access: str = "write", share: str = "read") -> None:
+        """Process `pid` keeps `path` open until it ends (a log writer: write access, others may only read). The open
+        follows CreateFile's sharing rules: 32 when it conflicts with a handle already open."""
+        with self.lock:
+            key = self._handle_key(path)
+            self.check_sharing(path, access=access, share=share)
+            self._open_files.append(OpenFile(pid, key, _modes(access), _modes(share)))
+
+    def check_sharing(self, path: str, *, access: str, share: str) -> None:
+        """Would an open of `path` with this access and share mode succeed? Every open handle must share what the new one
+        asks for, and the new one must share what each open handle has (CreateFile sharing rules); 32 otherwise."""
+        with self.lock:
+            key = self._handle_key(path)
+            want, allow = _modes(access), _modes(share)
+            for held in self._open_files:
+                if held.path == key and (not want <= held.share or not held.access <= allow):
+                    raise WinError(32, path=path)
+
+    def _handle_key(self, path: str) -> str:
+        owner, local = self._locate(path)
+        return str(owner._real(local)).casefold()
 
     def processes(self) -> list[ProcessInfo]:
         """Running processes started through Host.run (system processes are not modelled)."""
@@ -558,6 +601,7 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
 
     def _timer_shutdown(self, at: float, args: dict[str, Any]) -> None:
         self._processes.clear()  # a shutdown ends every process
+        self._open_files = []
         for svc in self.state.services.values():
             self._set_stopped(svc, at, log=False)
         self.write_event("System", "EventLog", 6006, "Information", "The Event log service was stopped.", time=at)

@@ -224,10 +224,15 @@ class FilesMixin:
             if info.is_dir:
                 yield from self.walk(child)
 
-    def read_bytes(self: Host, path: str) -> bytes:
+    def read_bytes(self: Host, path: str, *, share: str | None = None) -> bytes:
+        """The file's content. With `share` ("read": File.ReadAllBytes/ReadAllLines, Get-Content; "readwrite": a FileStream
+        opened with FileShare.ReadWrite) the open obeys the handles running processes hold (Host.hold_open): 32 when a
+        writer does not let this reader in. Without it the read is not checked (callers that do not model an open)."""
         real = self._existing(path)
         if real.is_dir():
             raise WinError(ERROR_ACCESS_DENIED, path=path)  # CreateFile on a folder without backup semantics
+        if share is not None:
+            self.check_sharing(path, access="read", share=share)
         return real.read_bytes()
 
     def read_text(self: Host, path: str, encoding: str = "utf-8-sig") -> str:

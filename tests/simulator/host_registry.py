@@ -3,6 +3,11 @@
 Paths accept the PowerShell provider forms (`HKLM:\\SOFTWARE\\x`, `Registry::HKEY_LOCAL_MACHINE\\SOFTWARE\\x`) and the Win32
 forms (`HKLM\\SOFTWARE\\x`, `HKEY_LOCAL_MACHINE\\SOFTWARE\\x`). HKCR is modelled as its machine part, HKLM\\SOFTWARE\\Classes
 (the per-user overlay is not modelled); HKCU is one tree for the connecting administrator.
+
+The Service Control Manager keeps each service's configuration under HKLM\\SYSTEM\\CurrentControlSet\\Services\\<name>. Here
+the services are Service objects (host_services.py), so that key is a read-only view of them: Start (0 boot, 1 system, 2 auto,
+3 demand, 4 disabled), DelayedAutostart (1 for a delayed automatic start), Type, ErrorControl, ImagePath, DisplayName,
+ObjectName and DependOnService, over whatever was written to the key itself.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ _REDIRECTS = {
     "HKEY_CURRENT_CONFIG": ("HKEY_LOCAL_MACHINE", ("SYSTEM", "CurrentControlSet", "Hardware Profiles", "Current")),
 }
 _PREFIXES = ("microsoft.powershell.core\\registry::", "registry::")
+_SERVICES_KEY = ("system", "currentcontrolset", "services")
+_START_VALUES = {"boot": 0, "system": 1, "auto": 2, "delayed": 2, "manual": 3, "disabled": 4}
 
 
 def parse_reg_path(path: str) -> tuple[str, tuple[str, ...]]:
@@ -122,16 +129,44 @@ class RegistryMixin:
     def reg_get_key(self: Host, path: str) -> RegKeyInfo | None:
         with self.lock:
             key, hive, parts = self._reg_find(path)
-            if key is None:
+            view = self._service_key_view(hive, parts)
+            if key is None and view is None:
                 return None
-            real = self._reg_real_parts(hive, parts)
+            values = {n: RegValue(v.name, v.type, _copy(v.data)) for n, v in (key.values.items() if key else ())}
+            values.update({v.name.casefold(): v for v in view or ()})
+            subkeys = [k.name for k in key.subkeys.values()] if key else []
+            if hive == "HKEY_LOCAL_MACHINE" and tuple(p.casefold() for p in parts) == _SERVICES_KEY:
+                known = {k.casefold() for k in subkeys}
+                subkeys += [s.name for s in self.state.services.values() if s.name.casefold() not in known]
+            real = self._reg_real_parts(hive, parts) if key is not None else (*parts[:-1], self.state.services[parts[-1].casefold()].name)
             return RegKeyInfo(
                 path=reg_path_str(hive, real),
-                name=key.name,
-                values=tuple(RegValue(v.name, v.type, _copy(v.data)) for v in key.values.values()),
-                subkeys=tuple(k.name for k in key.subkeys.values()),
-                mtime=key.mtime,
+                name=key.name if key is not None else real[-1],
+                values=tuple(values.values()),
+                subkeys=tuple(subkeys),
+                mtime=key.mtime if key is not None else self.clock.time(),
             )
+
+    def _service_key_view(self: Host, hive: str, parts: tuple[str, ...]) -> list[RegValue] | None:
+        """The values the SCM keeps for a service under HKLM\\SYSTEM\\CurrentControlSet\\Services\\<name>, or None."""
+        if hive != "HKEY_LOCAL_MACHINE" or len(parts) != 4 or tuple(p.casefold() for p in parts[:3]) != _SERVICES_KEY:
+            return None
+        svc = self.state.services.get(parts[3].casefold())
+        if svc is None:
+            return None
+        values = [
+            RegValue("Type", "REG_DWORD", 0x20 if svc.service_type == "win32_share_process" else 0x10),
+            RegValue("Start", "REG_DWORD", _START_VALUES.get(svc.start_mode, 3)),
+            RegValue("ErrorControl", "REG_DWORD", 1),
+            RegValue("ImagePath", "REG_EXPAND_SZ", svc.path),
+            RegValue("DisplayName", "REG_SZ", svc.display_name),
+            RegValue("ObjectName", "REG_SZ", svc.account),
+        ]
+        if svc.start_mode == "delayed":
+            values.append(RegValue("DelayedAutostart", "REG_DWORD", 1))
+        if svc.dependencies:
+            values.append(RegValue("DependOnService", "REG_MULTI_SZ", list(svc.dependencies)))
+        return values
 
     def _reg_real_parts(self: Host, hive: str, parts: tuple[str, ...]) -> tuple[str, ...]:
         key = self._reg_root(hive)
@@ -143,7 +178,8 @@ class RegistryMixin:
 
     def reg_key_exists(self: Host, path: str) -> bool:
         with self.lock:
-            return self._reg_find(path)[0] is not None
+            key, hive, parts = self._reg_find(path)
+            return key is not None or self._service_key_view(hive, parts) is not None
 
     def reg_create_key(self: Host, path: str) -> bool:
         """Create the key and missing parents; True if anything was created."""
@@ -176,10 +212,12 @@ class RegistryMixin:
     def reg_get_value(self: Host, path: str, name: str | None) -> RegValue | None:
         """The value (name None or "" = the key's default value), or None when the key or value is absent."""
         with self.lock:
-            key = self._reg_find(path)[0]
-            if key is None:
-                return None
-            v = key.values.get((name or "").casefold())
+            key, hive, parts = self._reg_find(path)
+            want = (name or "").casefold()
+            view = next((v for v in self._service_key_view(hive, parts) or () if v.name.casefold() == want), None)
+            if view is not None:
+                return view
+            v = key.values.get(want) if key is not None else None
             return RegValue(v.name, v.type, _copy(v.data)) if v else None
 
     def reg_set_value(self: Host, path: str, name: str | None, data: Any, type_: str = "REG_SZ", *, create_key: bool = False) -> bool:

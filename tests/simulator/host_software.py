@@ -2,7 +2,10 @@
 
 Products live where Windows keeps them: one key per product under HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall
 (WOW6432Node for 32-bit ones), with the values Windows Installer writes (DisplayName, DisplayVersion, Publisher, InstallDate
-yyyymmdd, InstallLocation, UninstallString "MsiExec.exe /X{code}", WindowsInstaller=1, VersionMajor/Minor, EstimatedSize).
+yyyymmdd, InstallLocation, UninstallString, WindowsInstaller=1, VersionMajor/Minor, EstimatedSize). Windows Installer's
+UninstallString reconfigures the product, "MsiExec.exe /I{code}", unless the package sets ARPNOMODIFY: then it removes it,
+"MsiExec.exe /X{code}", and NoModify=1 is written (MicrosoftDocs/win32 desktop-src/Msi/arpnomodify.md; real inventories show
+both forms). A silent /I run of an installed product is a maintenance run that removes nothing.
 The registry is the single source of truth, so a twin reading those keys and one calling products() agree.
 
 Features follow winfeatures.py; a change that needs a restart stays pending (InstallPending / UninstallPending) and sets the
@@ -74,13 +77,15 @@ class SoftwareMixin:
             uninstall_string=val("UninstallString"),
             quiet_uninstall_string=val("QuietUninstallString"),
             size_kb=val("EstimatedSize", 0),
+            no_modify=val("NoModify", 0) == 1,
         )
 
     def install_product(self: Host, product: Product) -> bool:
         """Register a product the way its installer would; True if the registry changed."""
         path = f"{_uninstall_root(product.arch)}\\{product.code}"
         major, minor = _version_parts(product.version)
-        uninstall = product.uninstall_string or (f"MsiExec.exe /X{product.code}" if product.msi else "")
+        verb = "/X" if product.no_modify else "/I"
+        uninstall = product.uninstall_string or (f"MsiExec.exe {verb}{product.code}" if product.msi else "")
         values: dict[str, tuple[Any, str]] = {
             "DisplayName": (product.name, "REG_SZ"),
             "DisplayVersion": (product.version, "REG_SZ"),
@@ -94,6 +99,8 @@ class SoftwareMixin:
             values["QuietUninstallString"] = (product.quiet_uninstall_string, "REG_EXPAND_SZ")
         if product.msi:
             values |= {"WindowsInstaller": (1, "REG_DWORD"), "VersionMajor": (major, "REG_DWORD"), "VersionMinor": (minor, "REG_DWORD")}
+        if product.msi and product.no_modify:
+            values["NoModify"] = (1, "REG_DWORD")
         with self.lock, self.mutating():
             changed = self.reg_create_key(path)
             for name, (data, type_) in values.items():

@@ -202,6 +202,7 @@ class Product:
     uninstall_string: str = ""
     quiet_uninstall_string: str = ""
     size_kb: int = 0
+    no_modify: bool = False  # ARPNOMODIFY: Windows Installer then records a removing UninstallString (/X) instead of /I
 
 
 @dataclass

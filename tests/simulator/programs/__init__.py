@@ -57,6 +57,7 @@ class ProcessContext:
     env: dict[str, str]
     user: str
     stdin: str = ""
+    pid: int = 0  # set once the process runs
     _out: io.StringIO = field(default_factory=io.StringIO, repr=False)
     _err: io.StringIO = field(default_factory=io.StringIO, repr=False)
 
@@ -73,6 +74,10 @@ class ProcessContext:
     def run(self, command_line: str, cwd: str | None = None) -> ProcessResult:
         """Start a child process with this process's user and environment."""
         return run(self.host, command_line, cwd=cwd or self.cwd, env=self.env, user=self.user)
+
+    def hold_open(self, path: str, *, access: str = "write", share: str = "read") -> None:
+        """Keep a file open until the process ends (Host.hold_open): a log writer holds its log this way."""
+        self.host.hold_open(self.resolve(path), self.pid, access=access, share=share)
 
     def register_on_boot(self, hook: str, args: dict[str, Any] | None = None) -> None:
         if hook not in BOOT_HOOKS:
@@ -215,7 +220,7 @@ def run(host: Host, command_line: str, *, cwd: str | None = None, env: dict[str,
     if fn is None:
         return ProcessResult(1, "", f"{exe}: program kind {kind!r} is not modelled by the simulator\r\n")
     ctx = ProcessContext(host, argv, args, exe, command_line, cwd, env, user, stdin)
-    pid = host.start_process(exe, command_line, user)  # a process while it runs (Win32_Process sees it)
+    pid = ctx.pid = host.start_process(exe, command_line, user)  # a process while it runs (Win32_Process sees it)
     try:
         rc = fn(ctx)
     finally:

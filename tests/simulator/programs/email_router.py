@@ -3,7 +3,7 @@
 Facts: the project's shared docs/email-router-facts.md ([C] a source shows it, [I] inferred, [U] not found).
 
 Installer, kind `email_router_installer`, marker args `{"product": {code, name, version, publisher}, "service_display_name",
-"seconds", "rc"}`:
+"seconds", "rc", "msi"}`:
 - Unattended switches as the sibling CRM setup programs take them [C S20]: `/Q` or `/QR` (quiet; without one setup would wait
   at a dialog, which under WinRM is forever: 1602), `/L <log>`, `/config <file>` (required with `/Q` [C S20]), `/InstallAlways`
   (install again over an installed product), `/X` (remove; this model's choice, [U]).
@@ -14,6 +14,11 @@ Installer, kind `email_router_installer`, marker args `{"product": {code, name, 
   `HKLM\\SOFTWARE\\Microsoft\\MSCRM Email` [C S13, S7] in the value `InstallDir` (name [U]), the service `MSCRMEmail` [I]
   with the display name of the release [C S17, S18] running as LocalSystem [C S21], and an Uninstall entry whose
   QuietUninstallString runs the setup copy in `<InstallDir>\\Setup` with `/X /Q` [U]. The service is started at the end [I].
+  With `"msi": true` the entry is the Windows Installer product's instead (how the setup registers it is [U]): WindowsInstaller=1,
+  UninstallString `MsiExec.exe /I{code}` as Windows Installer writes it, no QuietUninstallString; `msiexec /x {code}` removes
+  the router (programs/installers.py msi_remove_action).
+- `"rc": 3010` is a successful install that asks for a restart: installed, then exit code 3010 (ERROR_SUCCESS_REBOOT_REQUIRED);
+  any other non-zero `rc` fails the setup before it installs anything.
 
 Service, kind `email_router_service` (a service entry, see programs.service_entry): once RUNNING it reads its configuration
 set from its own folder after `config_load_seconds` (marker arg, default 5 simulated seconds) and stops with a `#16192` error
@@ -39,7 +44,8 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 from simulator.hoststate import Product
 from simulator.programs import ProcessContext, marker, program, service_entry
-from simulator.winerror import WinError
+from simulator.programs.installers import cache_package, msi_remove_action
+from simulator.winerror import ERROR_SUCCESS_REBOOT_REQUIRED, WinError
 
 if TYPE_CHECKING:
     from simulator.host import Host
@@ -136,7 +142,7 @@ def email_router_installer(ctx: ProcessContext) -> int:
     _log(ctx, switches, [f"Installing {spec.get('name')} {spec.get('version')} to {install_dir}"])
     ctx.sleep(float(a.get("seconds", 120)))
     rc = int(a.get("rc", 0))
-    if rc != 0:
+    if rc not in (0, ERROR_SUCCESS_REBOOT_REQUIRED):
         _log(ctx, switches, [f"Error: setup failed with {rc}"])
         return rc
     service_folder = install_dir.rstrip("\\") + "\\Service"
@@ -154,6 +160,7 @@ def email_router_installer(ctx: ProcessContext) -> int:
     host.reg_set_value(REG_KEY, REG_INSTALL_DIR, install_dir, "REG_SZ", create_key=True)
     host.reg_set_value(REG_KEY, "Version", version, "REG_SZ", create_key=True)
     setup_copy = f'"{setup_folder}\\SetupEmailRouter.exe"'
+    msi = bool(a.get("msi", False))
     host.install_product(
         Product(
             code=spec["code"],
@@ -161,11 +168,13 @@ def email_router_installer(ctx: ProcessContext) -> int:
             version=version,
             publisher=spec.get("publisher", "Microsoft Corporation"),
             install_location=install_dir,
-            msi=False,
-            uninstall_string=f"{setup_copy} /X",
-            quiet_uninstall_string=f"{setup_copy} /X /Q",
+            msi=msi,
+            uninstall_string="" if msi else f"{setup_copy} /X",  # Windows Installer writes MsiExec.exe /I{code}
+            quiet_uninstall_string="" if msi else f"{setup_copy} /X /Q",
         )
     )
+    if msi:
+        cache_package(ctx, spec["code"], "email_router")
     image = f'"{service_folder}\\{EXECUTABLES[0]}"'
     if host.service(SERVICE) is None:
         host.create_service(SERVICE, a.get("service_display_name", DISPLAY_NAME_2016), image, "auto", account="LocalSystem")
@@ -176,6 +185,9 @@ def email_router_installer(ctx: ProcessContext) -> int:
             host.start_service(SERVICE)
         except WinError as e:
             _log(ctx, switches, [f"Warning: the service {SERVICE} did not start: {e.message}"])
+    if rc == ERROR_SUCCESS_REBOOT_REQUIRED:
+        _log(ctx, switches, [f"{spec.get('name')} installed successfully; restart the computer to finish"])
+        return rc
     _log(ctx, switches, [f"{spec.get('name')} installed successfully"])
     return 0
 
@@ -185,9 +197,23 @@ def _uninstall(ctx: ProcessContext, switches: dict[str, str], spec: dict[str, An
     if host.product(spec["code"]) is None:
         _log(ctx, switches, ["Error: the product is not installed"])
         return 1605
+    ctx.sleep(float(ctx.args.get("seconds", 120)) / 2)
+    _remove_router(host)
+    host.remove_product(spec["code"])
+    _log(ctx, switches, [f"{spec.get('name')} removed"])
+    return 0
+
+
+@msi_remove_action("email_router")
+def _msi_remove(ctx: ProcessContext, product: Product) -> None:
+    """msiexec /x of the router's Windows Installer product (the registration itself msiexec removes)."""
+    _remove_router(ctx.host)
+
+
+def _remove_router(host: Host) -> None:
+    """What removing the Email Router undoes: the service, the program files and the install-location key."""
     value = host.reg_get_value(REG_KEY, REG_INSTALL_DIR)
     install_dir = str(value.data) if value else DEFAULT_INSTALL_DIR
-    ctx.sleep(float(ctx.args.get("seconds", 120)) / 2)
     svc = host.service(SERVICE)
     if svc is not None:
         if svc.state != "stopped":
@@ -197,10 +223,8 @@ def _uninstall(ctx: ProcessContext, switches: dict[str, str], spec: dict[str, An
     for exe in EXECUTABLES:  # program files go; the configuration set in the folder stays, as uninstallers leave user data
         if host.exists(f"{service_folder}\\{exe}"):
             host.remove(f"{service_folder}\\{exe}", force=True)
-    host.reg_delete_key(REG_KEY, recurse=True)
-    host.remove_product(spec["code"])
-    _log(ctx, switches, [f"{spec.get('name')} removed"])
-    return 0
+    if host.reg_key_exists(REG_KEY):
+        host.reg_delete_key(REG_KEY, recurse=True)
 
 
 # -- the service ------------------------------------------------------------------------------------------------------------

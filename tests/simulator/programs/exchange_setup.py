@@ -7,7 +7,8 @@ the real ExchangeSetup.log captures in microsoft/CSS-Exchange (Setup/Tests), who
 
 What it does, as the facts describe:
 - appends a run to C:\\ExchangeSetupLogs\\ExchangeSetup.log (`[MM/DD/YYYY HH:MM:SS.ffff] [N] text`): the start banner,
-  `Setup version: <build>.`, one `Command Line Parameter Name='x', Value='y'.` line per switch;
+  `Setup version: <build>.`, one `Command Line Parameter Name='x', Value='y'.` line per switch, and keeps the log open
+  for writing while it runs, sharing read access only (a reader opening it with FileShare.Read gets a sharing violation);
 - checks the license switch the build takes: none for 2007/2010, /IAcceptExchangeServerLicenseTerms up to 2016 CU21 and
   2019 CU10, only ..._DiagnosticDataON/OFF from 2016 CU22, 2019 CU11 and Subscription Edition ("the old switch no
   longer works"); an unknown switch is refused;
@@ -132,6 +133,9 @@ class _Log:
         self.pending: list[str] = []
         if not self.host.exists(r"C:\ExchangeSetupLogs"):
             self.host.mkdir(r"C:\ExchangeSetupLogs")
+        # Setup keeps its log open while it runs, writing and letting others read (FileShare.Read, what a .NET FileStream
+        # opened for appending allows): a reader must share write access too, or it fails with a sharing violation.
+        ctx.hold_open(SETUP_LOG, access="write", share="read")
 
     def __call__(self, text: str, depth: int = 0) -> None:
         now = self.host.clock.now()

@@ -5,14 +5,22 @@ A package file is `#!simulator-program msi {"product_code": "{GUID}", "name": ..
 [/l*v log] [PROP=value]` installs it, `msiexec /x {code}|pkg.msi` removes it. Exit codes and MsiInstaller events
 (1033/1034, 11707/11724) follow Windows Installer: 0, 1605 unknown product, 1619 package cannot be opened, 1638 another
 version installed, 3010 restart needed (with /norestart or REBOOT=ReallySuppress), 1641 restart started.
+
+Options take their value glued or separate (`/X{code}` as Windows Installer writes it in UninstallString, or `/x {code}`;
+MicrosoftDocs/win32 desktop-src/Msi/command-line-options.md: "/I Installs or configures a product", "/x Uninstalls a
+product"). `/i {ProductCode}` of an installed product is a maintenance run: quietly it changes nothing and exits 0.
+A product another program installed through Windows Installer can register what removing it undoes
+(`msi_remove_action`): `msiexec /x` runs that, as Windows Installer runs the cached package's removal.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from simulator.hoststate import Product
-from simulator.programs import ProcessContext, parse_marker, program
+from simulator.programs import ProcessContext, marker, parse_marker, program
 from simulator.winerror import (
     ERROR_INSTALL_PACKAGE_OPEN_FAILED,
     ERROR_SUCCESS_REBOOT_INITIATED,
@@ -22,6 +30,25 @@ from simulator.winerror import (
 )
 
 MSI = "MsiInstaller"
+MsiRemoveAction = Callable[[ProcessContext, Product], None]
+MSI_REMOVE_ACTIONS: dict[str, MsiRemoveAction] = {}
+_CACHED_PACKAGES = r"C:\Windows\Installer"
+
+
+def msi_remove_action(kind: str) -> Callable[[MsiRemoveAction], MsiRemoveAction]:
+    """Register what `msiexec /x` undoes for products a program of `kind` installed as Windows Installer products."""
+
+    def deco(fn: MsiRemoveAction) -> MsiRemoveAction:
+        MSI_REMOVE_ACTIONS[kind] = fn
+        return fn
+
+    return deco
+
+
+def cache_package(ctx: ProcessContext, code: str, remove_action: str) -> None:
+    """Keep the package Windows Installer caches for an installed product (C:\\Windows\\Installer): its removal is `remove_action`."""
+    ctx.host.mkdir(_CACHED_PACKAGES)
+    ctx.host.write_bytes(rf"{_CACHED_PACKAGES}\{code}.msi", marker("msi", {"product_code": code, "remove_action": remove_action}))
 
 
 def _options(argv: list[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -34,6 +61,11 @@ def _options(argv: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         low = a.casefold()
         if low.startswith(("/", "-")):
             key = "/" + low[1:]
+            glued = re.match(r"/([ix])(\{.*)$", key)  # MsiExec.exe /I{code}, /X{code}
+            if glued:
+                switches["/" + glued.group(1)] = a[2:]
+                i += 1
+                continue
             takes_value = key in ("/i", "/x", "/package", "/uninstall", "/f") or key.startswith("/l")
             if takes_value and i + 1 < len(argv):
                 switches[key] = argv[i + 1]
@@ -81,6 +113,11 @@ def msiexec(ctx: ProcessContext) -> int:
 
 
 def _install(ctx: ProcessContext, package: str, switches: dict[str, str], props: dict[str, str]) -> int:
+    if package.startswith("{"):  # /i {ProductCode}: configure an installed product (a quiet maintenance run changes nothing)
+        if ctx.host.product(package) is None:
+            raise WinError(ERROR_UNKNOWN_PRODUCT)
+        _log(ctx, switches, [f"Product: {package} -- Configuration completed successfully.", "MainEngineThread is returning 0"])
+        return 0
     pkg = _package(ctx, package)
     host = ctx.host
     code = pkg["product_code"]
@@ -151,6 +188,12 @@ def _uninstall(ctx: ProcessContext, target: str, switches: dict[str, str]) -> in
     product = host.product(code)
     if product is None or not product.msi:
         raise WinError(ERROR_UNKNOWN_PRODUCT)
+    cached = rf"{_CACHED_PACKAGES}\{product.code}.msi"
+    if host.exists(cached):
+        action = (parse_marker(host.read_bytes(cached)[:4096]) or ("", {}))[1].get("remove_action")
+        if action in MSI_REMOVE_ACTIONS:
+            MSI_REMOVE_ACTIONS[action](ctx, product)
+        host.remove(cached, force=True)
     host.remove_product(code)
     host.write_event("Application", MSI, 11724, "Information", f"Product: {product.name} -- Removal completed successfully.")
     host.write_event(

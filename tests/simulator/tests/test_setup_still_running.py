@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 
 ESTATE = REPO / "tests" / "simulator" / "estates" / "recover_exchange2019.yml"
 EXSETUP = r"C:\Windows\Temp\ExchangeSetup\ExSetup.exe"
+LOG = r"C:\ExchangeSetupLogs\ExchangeSetup.log"
 
 
 def result_of(output: str) -> dict:
@@ -29,18 +30,23 @@ def test_recover_server_refuses_while_a_setup_runs(tmp_path) -> None:
     with running_estate(yaml.safe_load(ESTATE.read_text()), tmp_path / "state", in_process=True) as lab:
         live = lab.server.estate.host("EX01")
         pid = live.start_process(EXSETUP, f"{EXSETUP} /Mode:RecoverServer /IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF", "CONTOSO\\Administrator")
+        # the running Setup writes its log and keeps it open: exchange_info must still read it (FileShare.ReadWrite)
+        live.mkdir(r"C:\ExchangeSetupLogs")
+        live.write_bytes(LOG, b"[05/04/2026 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup\r\n")
+        live.hold_open(LOG, pid, access="write", share="read")
 
         info = lab.ansible("EX01", "-m", "exchange_dr.recovery.exchange_info", "-a", r"setup_path=E:\Setup.exe")
         assert info.returncode == 0, info.stdout
         running = result_of(info.stdout)["setup_processes"]
         assert [(p["pid"], p["name"], p["path"]) for p in running] == [(pid, "ExSetup.exe", EXSETUP)]
+        assert result_of(info.stdout)["setup_log"]["lines"] == ["[05/04/2026 10:00:00.0000] [0] Starting Microsoft Exchange Server 2019 Setup"]
 
         refused = lab.ansible("EX01", "-m", "exchange_dr.recovery.recover_server", "-a", r"setup_path=E:\Setup.exe")
         assert refused.returncode != 0, refused.stdout
         verdict = result_of(refused.stdout)
         assert verdict["check"] == "setup_running"
         assert f"ExSetup.exe, process {pid}" in verdict["msg"]
-        assert not lab.host("EX01").exists(r"C:\ExchangeSetupLogs\ExchangeSetup.log"), "a second Setup was started"
+        assert lab.host("EX01").read_bytes(LOG).count(b"Starting Microsoft") == 1, "a second Setup was started"
 
         live.end_process(pid)
         plan = lab.ansible("EX01", "-m", "exchange_dr.recovery.recover_server", "-a", r"setup_path=E:\Setup.exe", "--check")

@@ -21,7 +21,9 @@ def test_products_live_in_the_uninstall_keys(host) -> None:
     assert host.install_product(Product(code, "7-Zip", "23.01.00.0", "Igor Pavlov", r"C:\Program Files\7-Zip")) is True
     key = host.reg_get_key(rf"{UNINSTALL}\{code}")
     assert key.value("DisplayName").data == "7-Zip"
-    assert key.value("UninstallString").data == f"MsiExec.exe /X{code}"
+    # Windows Installer's UninstallString reconfigures (/I) unless the package sets ARPNOMODIFY (arpnomodify.md)
+    assert key.value("UninstallString").data == f"MsiExec.exe /I{code}"
+    assert key.value("NoModify") is None
     assert key.value("WindowsInstaller").data == 1
     assert (key.value("VersionMajor").data, key.value("VersionMinor").data) == (23, 1)
     assert len(key.value("InstallDate").data) == 8
@@ -32,6 +34,15 @@ def test_products_live_in_the_uninstall_keys(host) -> None:
     with pytest.raises(WinError) as e:
         host.remove_product(code)
     assert e.value.code == 1605
+
+
+def test_arpnomodify_records_a_removing_uninstall_string(host) -> None:
+    code = "{11111111-2222-3333-4444-555555555555}"
+    host.install_product(Product(code, "Tool", "1.0", no_modify=True))
+    key = host.reg_get_key(rf"{UNINSTALL}\{code}")
+    assert key.value("UninstallString").data == f"MsiExec.exe /X{code}"
+    assert key.value("NoModify").data == 1
+    assert host.product(code).no_modify is True
 
 
 def test_x86_products_are_under_wow6432node_and_keys_without_displayname_are_hidden(host) -> None:

@@ -1,6 +1,8 @@
 """What plugins/module_utils/_ExchangeState.psm1 reads, read from a simulated Host the same way (registry, the log).
 
-Shared by the exchange_info and recover_server twins; every function mirrors one PowerShell function of that util.
+The one twin helper for the Exchange Setup registry read: the exchange_info, recover_server and service_state twins use it,
+as their .ps1 files use the module_util. Every function mirrors one PowerShell function of that util; the key locations
+are the controller's table (plugin_utils/_exchange_versions.py), which the .psm1 copies and a unit test holds equal.
 """
 
 from __future__ import annotations
@@ -8,25 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-SETUP_KEYS = (
-    ("v15", r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v15"),
-    ("v14", r"HKLM:\SOFTWARE\Microsoft\ExchangeServer\v14"),
-    ("v8", r"HKLM:\SOFTWARE\Microsoft\Exchange"),
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import (
+    SETUP_REGISTRY_LOCATIONS,
+    SETUP_UNINSTALL_CODES,
+    UNINSTALL_ROOT,
 )
-ROLE_KEY_NAMES = (
-    "AdminToolsRole",
-    "BridgeheadRole",
-    "CafeRole",
-    "ClientAccessRole",
-    "EdgeTransportRole",
-    "FrontendTransportRole",
-    "GatewayRole",
-    "HubTransportRole",
-    "MailboxRole",
-    "UnifiedMessagingRole",
-)
-UNINSTALL_CODES = ("{4934D1EA-BE46-48B1-8847-F1AF20E892C1}", "{CD981244-E9B8-405A-9026-6AEB9DCEF1F1}")
-UNINSTALL_ROOT = r"HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall"
+
+_BUILD_VALUES = ("MsiProductMajor", "MsiProductMinor", "MsiBuildMajor", "MsiBuildMinor")
 _LOG_PATTERN = re.compile(
     r"Starting Microsoft Exchange Server|\] Setup version: |Command Line Parameter Name=|\[ERROR\] |\[REQUIRED\] |"
     r"Failed \[Rule:|setup operation completed successfully|setup operation didn't complete|\] End of Setup|"
@@ -40,50 +30,55 @@ def reg_value(host: Any, path: str, name: str) -> Any:
     return value.data if value is not None else None
 
 
-def exchange_state(host: Any) -> dict[str, Any]:
-    """Get-ExDrExchangeState."""
-    state: dict[str, Any] = {
-        "installed": False,
-        "configured": False,
-        "incomplete": False,
-        "version": None,
-        "install_path": None,
-        "install_date": None,
-        "roles": [],
-        "setup_markers": [],
-    }
-    for _generation, root in SETUP_KEYS:
-        install_path = reg_value(host, rf"{root}\Setup", "MsiInstallPath")
+def setup_registry(host: Any) -> dict[str, Any]:
+    """Get-ExDrSetupRegistry: the first Setup key with an MsiInstallPath, its build, install path and *Role keys (sorted by
+    name, as Sort-Object -Property PSChildName)."""
+    found: dict[str, Any] = {"installed": False, "setup_key": None, "build": None, "install_path": None, "role_keys": []}
+    for _generation, setup_key, roles_key in SETUP_REGISTRY_LOCATIONS:
+        install_path = reg_value(host, setup_key, "MsiInstallPath")
         if install_path is None:
             continue
-        state["installed"] = True
-        state["install_path"] = str(install_path).rstrip("\\")
-        parts = [reg_value(host, rf"{root}\Setup", n) for n in ("MsiProductMajor", "MsiProductMinor", "MsiBuildMajor", "MsiBuildMinor")]
-        if all(p is not None for p in parts):
-            state["version"] = ".".join(str(p) for p in parts)
-        for role in ROLE_KEY_NAMES:
-            key = rf"{root}\{role}"
-            if not host.reg_key_exists(key):
-                continue
-            marker = {
-                "role": role,
-                "unpacked_version": reg_value(host, key, "UnpackedVersion"),
-                "configured_version": reg_value(host, key, "ConfiguredVersion"),
-                "action": reg_value(host, key, "Action"),
-                "watermark": reg_value(host, key, "Watermark"),
+        parts = [reg_value(host, setup_key, name) for name in _BUILD_VALUES]
+        found.update(installed=True, setup_key=setup_key, install_path=str(install_path).rstrip("\\"))
+        if all(part is not None for part in parts):
+            found["build"] = ".".join(str(part) for part in parts)
+        parent = host.reg_get_key(roles_key)
+        names = sorted((sub for sub in (parent.subkeys if parent else ()) if sub.casefold().endswith("role")), key=str.casefold)
+        found["role_keys"] = [
+            {
+                "name": name,
+                "unpacked_version": reg_value(host, rf"{roles_key}\{name}", "UnpackedVersion"),
+                "configured_version": reg_value(host, rf"{roles_key}\{name}", "ConfiguredVersion"),
+                "action": reg_value(host, rf"{roles_key}\{name}", "Action"),
+                "watermark": reg_value(host, rf"{roles_key}\{name}", "Watermark"),
             }
-            marker["incomplete"] = bool(
-                (marker["unpacked_version"] is not None and marker["configured_version"] is None)
-                or marker["action"] is not None
-                or marker["watermark"] is not None
-            )
-            state["roles"].append(role)
-            state["setup_markers"].append(marker)
+            for name in names
+        ]
         break
-    markers = state["setup_markers"]
-    state["incomplete"] = any(m["incomplete"] for m in markers)
-    state["configured"] = bool(state["installed"] and markers and all(m["configured_version"] is not None for m in markers))
-    for code in UNINSTALL_CODES:
+    return found
+
+
+def exchange_state(host: Any) -> dict[str, Any]:
+    """Get-ExDrExchangeState."""
+    found = setup_registry(host)
+    markers = []
+    for key in found["role_keys"]:
+        marker = {"role": key["name"], **{k: key[k] for k in ("unpacked_version", "configured_version", "action", "watermark")}}
+        marker["incomplete"] = bool(
+            (marker["unpacked_version"] is not None and marker["configured_version"] is None) or marker["action"] is not None or marker["watermark"] is not None
+        )
+        markers.append(marker)
+    state: dict[str, Any] = {
+        "installed": found["installed"],
+        "configured": bool(found["installed"] and markers and all(m["configured_version"] is not None for m in markers)),
+        "incomplete": any(m["incomplete"] for m in markers),
+        "version": found["build"],
+        "install_path": found["install_path"],
+        "install_date": None,
+        "roles": [m["role"] for m in markers],
+        "setup_markers": markers,
+    }
+    for code in SETUP_UNINSTALL_CODES:
         date = reg_value(host, rf"{UNINSTALL_ROOT}\{code}", "InstallDate")
         if date is not None:
             state["install_date"] = str(date)
@@ -91,13 +86,15 @@ def exchange_state(host: Any) -> dict[str, Any]:
 
 
 def setup_log_summary(host: Any, env: dict[str, str], max_lines: int = 400) -> dict[str, Any]:
-    """Get-ExDrSetupLogSummary: the key lines of the last run."""
+    """Get-ExDrSetupLogSummary: the key lines of the last run, read through a FileStream shared for reading and writing
+    (a running Setup holds the log open for writing)."""
     path = f"{env.get('SystemDrive', 'C:')}\\ExchangeSetupLogs\\ExchangeSetup.log"
     summary: dict[str, Any] = {"path": path, "exists": False, "lines": []}
     if not host.exists(path) or host.is_dir(path):
         return summary
     summary["exists"] = True
-    lines = host.read_bytes(path).decode("utf-8", errors="replace").splitlines()  # ReadAllLines: UTF-8 detection
+    text = host.read_bytes(path, share="readwrite").decode("utf-8-sig", errors="replace")  # StreamReader: BOM detection, UTF-8
+    lines = re.split(r"\r?\n", text)
     start = 0
     for i in range(len(lines) - 1, -1, -1):
         if "Starting Microsoft Exchange Server" in lines[i]:

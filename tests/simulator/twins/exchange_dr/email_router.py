@@ -1,28 +1,37 @@
 """exchange_dr.recovery.email_router: the Windows half, as plugins/modules/email_router.ps1 does it.
 
 Through the Host API, step by step like the .ps1 (and module_utils/_EmailRouter.psm1's Get-ExDrEmailRouter):
-- detection: the service (Win32_Service: state, start mode, StartName, PathName), the Service folder = folder of the service
-  executable, the install folder from `registry_path`/`registry_value` (else the folder above the Service folder), the first
-  Uninstall entry (64-bit, then 32-bit view) whose DisplayName is -like `product_name`, the file version of
-  Microsoft.Crm.Tools.EmailAgent.exe (the `file_version` of its program marker). Installed = product + service + executable;
-- state=absent: runs the entry's QuietUninstallString (else UninstallString + " /Q") with Run-Command; rc 0/3010 accepted;
+- detection: the service (the Win32_Service instance a WQL filter built with ConvertTo-ExDrWqlString finds; a filter WMI
+  cannot parse finds nothing, as -ErrorAction SilentlyContinue hides the error: state, start mode, StartName, PathName), the
+  Service folder = folder of the service executable, the install folder from `registry_path`/`registry_value` (else the
+  folder above the Service folder), the first Uninstall entry (64-bit, then 32-bit view) whose DisplayName is -like
+  `product_name` (with WindowsInstaller), the file version of Microsoft.Crm.Tools.EmailAgent.exe (the `file_version` of its
+  program marker). Installed = product + service + executable;
+- state=absent: runs the entry's QuietUninstallString; for a Windows Installer product `msiexec.exe /x {code} /qn
+  /norestart` (its UninstallString is MsiExec.exe /I{code}: a silent /I run of an installed product is a maintenance run
+  that removes nothing); else UninstallString + " /Q"; rc 0/3010 accepted;
 - state=present and not complete, or state=reinstalled: (reinstalled: uninstall first) writes `install_config` to the module
   tmpdir and runs `path arguments /L log_path /config <file>` (+ /InstallAlways when a registration is left); rc 0/3010;
   the last 20 log lines are returned on failure;
-- service_account: compared by SID (here: canonical identity); Win32_Service.Change sets StartName/StartPassword; a running
-  service is restarted (Restart-Service -Force).
+- `before`: installed, version and service account as detected first (the controller builds the --diff from it);
+- rc 3010 sets reboot_required and failed=false (ansible-core fails a result whose rc is not 0 and that has no failed key);
+- service_account: compared by SID (here: canonical identity); Win32_Service.Change sets StartName/StartPassword ("" when no
+  password is given); a running service is restarted (Restart-Service -Force).
 The program that setup runs is simulator/programs/email_router.py.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from typing import Any
 
 from simulator.programs import parse_marker
 from simulator.twins import ModuleRun, twin
+from simulator.twins.exchange_dr._windows import service_start_mode, service_state, wql_string
 from simulator.winerror import WinError
 from simulator.winpath import join_command_line, split_command_line
+from simulator.wmi import query_win32_service
 
 EXE = "Microsoft.Crm.Tools.EmailAgent.exe"
 
@@ -35,17 +44,21 @@ def service_image(path: str) -> str | None:
 def detect(host: Any, service_name: str, registry_path: str, registry_value: str, product_name: str = "*E-mail Router*") -> dict[str, Any]:
     """Get-ExDrEmailRouter (module_utils/_EmailRouter.psm1)."""
     info: dict[str, Any] = {"service": None, "install_folder": None, "service_folder": None, "version": None, "product": None}
-    svc = host.service(service_name)
-    if svc is not None and svc.name.casefold() == service_name.casefold():  # the Win32_Service filter matches the name only
+    try:
+        instances = query_win32_service(host, f"Name={wql_string(service_name)}")  # the filter matches the name only
+    except WinError:
+        instances = []  # Get-CimInstance -ErrorAction SilentlyContinue: an invalid query finds nothing
+    if instances:
+        svc = instances[0]
         info["service"] = {
-            "name": svc.name,
-            "display_name": svc.display_name,
-            "state": svc.state,
-            "start_mode": svc.start_mode,
-            "account": svc.account,
-            "path": svc.path,
+            "name": svc["Name"],
+            "display_name": svc["DisplayName"],
+            "state": service_state(svc["State"]),
+            "start_mode": service_start_mode(host, svc),
+            "account": svc["StartName"],
+            "path": svc["PathName"],
         }
-        image = service_image(svc.path)
+        image = service_image(svc["PathName"])
         if image:
             info["service_folder"] = image.rsplit("\\", 1)[0]
             if host.exists(image):
@@ -67,6 +80,7 @@ def detect(host: Any, service_name: str, registry_path: str, registry_value: str
                 "version": product.version,
                 "uninstall_string": product.uninstall_string,
                 "quiet_uninstall_string": product.quiet_uninstall_string,
+                "windows_installer": product.msi,
             }
             break
     if not info["version"] and info["product"]:
@@ -100,6 +114,7 @@ def email_router(m: ModuleRun) -> None:
         service_account=None,
         rc=0,
         reboot_required=False,
+        before={"installed": False, "version": None, "service_account": None},
         log_tail=[],
     )
     host = m.host
@@ -107,17 +122,21 @@ def email_router(m: ModuleRun) -> None:
     def find() -> dict[str, Any]:
         return detect(host, p["service_name"], p["registry_path"], p["registry_value"], p["product_name"])
 
-    def run(command: str) -> int:
-        outcome = host.run(command, user=m.user)
-        r["rc"] = outcome.rc
-        if outcome.rc == 3010:
+    def exit_code(rc: int) -> None:
+        """Set-ExDrExitCode."""
+        r["rc"] = rc
+        if rc == 3010:
             r["reboot_required"] = True
-        return outcome.rc
+            r["failed"] = False
 
     def uninstall(info: dict[str, Any]) -> None:
         product = info["product"]
-        command = product["quiet_uninstall_string"] or f"{product['uninstall_string']} /Q"
-        rc = run(command)
+        command = uninstall_command(m, product)
+        try:
+            rc = host.run(command, user=m.user).rc
+        except WinError as e:  # Run-Command throws when the program cannot be started
+            m.fail_json(f"Failed to remove the Email Router ({product['name']}): '{command}' could not be started: {e}")
+        exit_code(rc)
         if rc not in (0, 3010):
             m.fail_json(f"Failed to remove the Email Router ({product['name']}): '{command}' returned {rc}: ")
 
@@ -134,15 +153,17 @@ def email_router(m: ModuleRun) -> None:
         host.write_bytes(config_file, p["install_config"].encode("utf-8"))
         argv = [p["path"], *p["arguments"], "/L", p["log_path"], "/config", config_file] + (["/InstallAlways"] if again else [])
         command = join_command_line(argv)
-        outcome = host.run(command, user=m.user)
-        r["rc"] = outcome.rc
-        if outcome.rc == 3010:
-            r["reboot_required"] = True
-        elif outcome.rc != 0:
+        try:
+            outcome = host.run(command, user=m.user)
+        except WinError as e:
+            m.fail_json(f"Failed to install the Email Router: '{command}' could not be started: {e}")
+        exit_code(outcome.rc)
+        if outcome.rc not in (0, 3010):
             r["log_tail"] = _log_tail(host, p["log_path"])
             m.fail_json(f"Failed to install the Email Router: '{command}' returned {outcome.rc}: {outcome.stderr}")
 
     info = find()
+    r["before"].update(installed=_complete(host, info), version=info["version"], service_account=info["service"]["account"] if info["service"] else None)
     state = p["state"]
     if state == "absent":
         if info["product"] or info["service"]:
@@ -171,7 +192,8 @@ def email_router(m: ModuleRun) -> None:
             r["changed"] = True
             if not m.check_mode:
                 start_name = "LocalSystem" if wanted == "NT AUTHORITY\\SYSTEM" else account
-                host.set_service(info["service"]["name"], account=start_name, password=p["service_password"])
+                password = "" if p["service_password"] is None else p["service_password"]  # "" for an account without one
+                host.set_service(info["service"]["name"], account=start_name, password=password)
                 if info["service"]["state"] == "running":
                     try:
                         host.restart_service(info["service"]["name"], force=True)
@@ -190,6 +212,25 @@ def email_router(m: ModuleRun) -> None:
     if info["service"]:
         r["service_state"] = info["service"]["state"]
         r["service_account"] = info["service"]["account"]
+
+
+_GUID = re.compile(r"\{[0-9A-Fa-f-]{36}\}")
+_MSIEXEC = re.compile(r'(^|[\\"\s])msiexec(\.exe)?"?\s', re.IGNORECASE)
+
+
+def uninstall_command(m: ModuleRun, product: dict[str, Any]) -> str:
+    """Get-ExDrUninstallCommand."""
+    if product["quiet_uninstall_string"]:
+        return str(product["quiet_uninstall_string"])
+    uninstall = str(product["uninstall_string"] or "")
+    if product["windows_installer"] or _MSIEXEC.search(uninstall):
+        code = product["code"]
+        found = _GUID.search(uninstall)
+        if not _GUID.fullmatch(code) and found:
+            code = found.group(0)
+        msiexec = m.env.get("SystemRoot", r"C:\Windows") + r"\System32\msiexec.exe"
+        return join_command_line([msiexec, "/x", code, "/qn", "/norestart"])
+    return f"{uninstall} /Q"
 
 
 def _identity(m: ModuleRun, account: str) -> str:

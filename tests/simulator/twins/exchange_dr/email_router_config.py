@@ -26,6 +26,7 @@ from typing import Any
 
 from simulator.hoststate import AccessRule
 from simulator.twins import ModuleRun, twin
+from simulator.twins.exchange_dr._windows import controller_status, service_state
 from simulator.twins.exchange_dr.email_router import detect
 from simulator.winerror import WinError
 
@@ -74,6 +75,8 @@ def email_router_config(m: ModuleRun) -> None:
     info = detect(host, p["service_name"], p["registry_path"], p["registry_value"])
     if not info["service"]:
         m.fail_json(f"Failed to find the Email Router service '{p['service_name']}': install the Email Router first (exchange_dr.recovery.email_router)")
+    if not (p["service_folder"] or info["service_folder"]):
+        m.fail_json(f"Failed to find the Service folder of '{p['service_name']}': its image path names none; give service_folder")
     folder = (p["service_folder"] or info["service_folder"]).rstrip("\\")
     account = p["service_account"] or info["service"]["account"]
     service = info["service"]["name"]
@@ -81,7 +84,10 @@ def email_router_config(m: ModuleRun) -> None:
     max_bytes = p["max_file_size"]
 
     if p["_operation"] == "read":
-        r["_current_set"] = read_set(host, folder, max_bytes) if host.is_dir(folder) else {}
+        try:
+            r["_current_set"] = read_set(host, folder, max_bytes) if host.is_dir(folder) else {}
+        except WinError as e:
+            m.fail_json(f"Failed to read the configuration set in '{folder}': {e}")
         remote = p["remote_src"]
         if remote:
             try:
@@ -165,7 +171,7 @@ def email_router_config(m: ModuleRun) -> None:
                     if p["failure_text"].casefold() in event.message.casefold():
                         return event.message
             svc = host.service(service)
-            state = svc.state if svc else None
+            state = service_state(controller_status(svc.state)) if svc else None  # Get-Service's Status, named by _Windows.psm1
             if state != "running":
                 return f"the service is {state} (no {p['failure_text']} event was found)"
             if host.clock.time() >= deadline:
@@ -187,13 +193,16 @@ def email_router_config(m: ModuleRun) -> None:
         except WinError as e:
             again = str(e)
         svc = host.service(service)
-        r["service_state"] = svc.state if svc else None
+        r["service_state"] = service_state(controller_status(svc.state)) if svc else None
         restarted = f"but the service did not start again: {again}" if again else "and the service started again"
         m.fail_json(
             f"The Email Router did not stay running with the new configuration set; the previous set was put back from '{backup}' {restarted}. Event: {failure}"
         )
     svc = host.service(service)
-    r["service_state"] = svc.state if svc else None
+    r["service_state"] = service_state(controller_status(svc.state)) if svc else None
     old = sorted((d for d in host.listdir(backup_root) if STAMP.match(d) and host.is_dir(f"{backup_root}\\{d}")), reverse=True)
     for name in old[max(1, p["keep_backups"]) :]:
-        host.remove(f"{backup_root}\\{name}", recursive=True, force=True)
+        try:
+            host.remove(f"{backup_root}\\{name}", recursive=True, force=True)
+        except WinError as e:  # the new set runs: an old backup that cannot go is a warning
+            m.warn(f"Failed to remove the old backup '{backup_root}\\{name}': {e}")

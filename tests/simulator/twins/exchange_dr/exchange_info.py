@@ -1,8 +1,11 @@
 """exchange_dr.recovery.exchange_info: what plugins/modules/exchange_info.ps1 reads, read from the simulated host and its domain.
 
 The AD server object comes from the estate's domain (Domain.exchange_server_attributes: the attributes the .ps1's
-DirectorySearcher loads); the Scripting Agent flag from the organisation. The media's build is the `file_version` in the
+DirectorySearcher loads), seen as a SearchResult's Properties: lower-case names, a list of values, and no entry for an
+attribute without a value; the first value is read as Get-ExDrFirstValue does. The Scripting Agent's state is bit 0x1 of
+its msExchCmdletExtensionFlags (Domain.cmdlet_extension_agent_attributes). The media's build is the `file_version` in the
 Setup program file's marker (FileVersionInfo), ExSetup.exe under Setup\\ServerRoles\\Common first, as the .ps1 does.
+Services are the Win32_Service instances of the host's Windows version (simulator/wmi.py), named as _Windows.psm1 names them.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from simulator.twins import ModuleRun, twin
 from simulator.twins.ansible_windows._common import dirname, join_path
 from simulator.twins.ansible_windows.win_package import program_header
 from simulator.twins.exchange_dr._exchange_state import exchange_state, pending_reboot, reg_value, setup_log_summary
+from simulator.twins.exchange_dr._windows import service_start_mode, service_state
+from simulator.wmi import query_win32_service
 
 EXCHANGE_SERVICE_NAMES = {"adam_msexchange", "fms", "hostcontrollerservice", "mscomplianceaudit", "msftesql-exchange", "searchexchangetracing", "wsbexchange"}
 NDP_V4 = r"HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full"
@@ -50,19 +55,24 @@ def exchange_info(m: ModuleRun) -> None:
     if domain is None:
         ad["error"] = f"{host.name.upper()} is not joined to a domain"
     else:
-        attrs = domain.exchange_server_attributes(server)
-        if attrs is not None:
-            display = attrs["AdminDisplayVersion"]
-            match = re.search(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)", display)
-            ad.update(
-                exists=True,
-                distinguished_name=attrs["distinguishedName"],
-                role_mask=attrs["msExchCurrentServerRoles"],
-                install_path=attrs["msExchInstallPath"],
-                admin_display_version=display,
-                version=".".join(match.groups()) if match else None,
-            )
-        agent["enabled"] = bool(domain.exchange and getattr(domain.exchange, "scripting_agent_enabled", False))
+        found = _search_result(domain.exchange_server_attributes(server))
+        if found is not None:
+            ad["exists"] = True
+            ad["distinguished_name"] = str(_first_value(found, "distinguishedname"))
+            roles = _first_value(found, "msexchcurrentserverroles")
+            if roles is not None:
+                ad["role_mask"] = int(roles)
+            ad["install_path"] = _first_value(found, "msexchinstallpath")
+            display = _first_value(found, "serialnumber")
+            if display is not None:
+                ad["admin_display_version"] = str(display)
+                match = re.search(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)", str(display))
+                if match:
+                    ad["version"] = ".".join(match.groups())
+        agent_object = _search_result(domain.exchange.cmdlet_extension_agent_attributes("Scripting Agent") if domain.exchange else None)
+        if agent_object is not None:
+            flags = _first_value(agent_object, "msexchcmdletextensionflags")
+            agent["enabled"] = flags is not None and int(flags) & 1 == 1
     r["ad_server"] = ad
 
     folder = (
@@ -79,10 +89,30 @@ def exchange_info(m: ModuleRun) -> None:
     r["setup_processes"] = _setup_processes(host, r["media"])
     r["prerequisites"] = _prerequisites(host)
     r["services"] = [
-        {"name": s.name, "display_name": s.display_name, "start_mode": s.start_mode, "state": s.state}
-        for s in sorted(host.services(), key=lambda s: s.name.casefold())
-        if s.name.casefold().startswith("msexchange") or s.name.casefold() in EXCHANGE_SERVICE_NAMES
+        {"name": i["Name"], "display_name": i["DisplayName"], "start_mode": service_start_mode(host, i), "state": service_state(i["State"])}
+        for i in sorted(query_win32_service(host), key=lambda i: i["Name"].casefold())
+        if i["Name"].casefold().startswith("msexchange") or i["Name"].casefold() in EXCHANGE_SERVICE_NAMES
     ]
+
+
+def _search_result(attrs: dict[str, Any] | None) -> dict[str, list[Any]] | None:
+    """A DirectorySearcher result's Properties for the loaded attributes: lower-case names, lists of values, an attribute
+    without a value absent (the AdminDisplayVersion text is the serialNumber value)."""
+    if attrs is None:
+        return None
+    loaded = ("distinguishedName", "msExchCurrentServerRoles", "msExchInstallPath", "serialNumber", "msExchCmdletExtensionFlags")
+    out: dict[str, list[Any]] = {}
+    for name in loaded:
+        if name in attrs and attrs[name] is not None:
+            value = attrs[name]
+            out[name.lower()] = list(value) if isinstance(value, list) else [value]
+    return out
+
+
+def _first_value(found: dict[str, list[Any]], name: str) -> Any:
+    """Get-ExDrFirstValue: the first value, or None when the object has none."""
+    values = found.get(name, [])
+    return values[0] if values else None
 
 
 def _media(m: ModuleRun, setup_path: str | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.exchange_dr.recovery.plugins.action.email_router import ActionModule as RouterAction
 from ansible_collections.exchange_dr.recovery.plugins.action.email_router import default_install_config
 from ansible_collections.exchange_dr.recovery.plugins.action.email_router_config import ActionModule as ConfigAction
-from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _email_agent as agent
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._email_agent_files import BIN_FILE, CONFIG_FILE, KEY_FILE, SET_FILES, STATE_FILE
 from simulator.hoststate import AccessRule
 from simulator.programs import marker
 from simulator.testing import make_host
@@ -83,7 +83,7 @@ class Lab:
 
     def hashes(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
-        for name in agent.SET_FILES:
+        for name in SET_FILES:
             path = f"{SERVICE_FOLDER}\\{name}"
             out[name] = self.host.checksum(path, "sha256") if self.host.exists(path) else None
         return out
@@ -165,14 +165,48 @@ def test_absent_needs_no_path_and_present_does(tmp_path: Path) -> None:
     assert result["failed"] and "path is required" in result["msg"] and len(lab.calls) == 1
 
 
+def test_diff_previews_an_install_then_shows_it(tmp_path: Path) -> None:
+    lab = Lab(tmp_path / "lab")
+    absent = {"installed": False, "version": None, "service_account": None}
+    planned = run_action(lab, RouterAction, {"path": SETUP}, check_mode=True, diff=True)
+    assert planned["changed"] is True and lab.host.service("MSCRMEmail") is None  # check mode: nothing ran
+    assert planned["diff"] == {"before": absent, "after": {"installed": True, "version": None, "service_account": None}}
+    done = run_action(lab, RouterAction, {"path": SETUP}, diff=True)
+    assert done["diff"] == {"before": absent, "after": {"installed": True, "version": "8.2.0.749", "service_account": "LocalSystem"}}
+    again = run_action(lab, RouterAction, {"path": SETUP}, diff=True)
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"] == done["diff"]["after"]
+
+
+@pytest.mark.parametrize("check_mode", [True, False], ids=["check", "real"])
+def test_diff_of_a_service_account_change_never_shows_the_password(lab: Lab, check_mode: bool) -> None:
+    args = {"path": SETUP, "service_account": "CONTOSO\\svc-crm", "service_password": "Crm-Passw0rd!"}
+    result = run_action(lab, RouterAction, args, check_mode=check_mode, diff=True)
+    assert result["changed"] is True and not result.get("failed"), result.get("msg")
+    assert result["diff"]["before"]["service_account"] == "LocalSystem"
+    assert result["diff"]["after"] == {"installed": True, "version": "8.2.0.749", "service_account": "CONTOSO\\svc-crm"}
+    assert "Crm-Passw0rd!" not in json.dumps(result)
+    assert lab.host.service("MSCRMEmail").account == ("LocalSystem" if check_mode else "CONTOSO\\svc-crm")
+
+
+def test_diff_of_a_removal_in_check_mode(lab: Lab) -> None:
+    result = run_action(lab, RouterAction, {"state": "absent"}, check_mode=True, diff=True)
+    assert result["changed"] is True and lab.host.service("MSCRMEmail") is not None
+    assert result["diff"]["before"]["installed"] is True
+    assert result["diff"]["after"] == {"installed": False, "version": None, "service_account": None}
+
+
+def test_no_diff_without_diff_mode(lab: Lab) -> None:
+    assert "diff" not in run_action(lab, RouterAction, {"path": SETUP})
+
+
 # -- email_router_config: sources and validation ---------------------------------------------------------------------------
 def test_a_bad_controller_set_makes_no_call_at_all(lab: Lab, tmp_path: Path) -> None:
-    folder = local_set(tmp_path, {agent.CONFIG_FILE: config_xml()})  # encrypted password, no key
+    folder = local_set(tmp_path, {CONFIG_FILE: config_xml()})  # encrypted password, no key
     result = run_action(lab, ConfigAction, {"src": folder})
     assert result["failed"] and "but the set has no EncryptionKey.xml" in result["msg"]
     assert result["errors"] == [
         {
-            "file": agent.CONFIG_FILE,
+            "file": CONFIG_FILE,
             "line": 10,
             "element": "Configuration/ProviderConfiguration[1]/EmailPassword",
             "message": result["errors"][0]["message"],
@@ -203,7 +237,7 @@ def test_option_errors(lab: Lab, args: dict[str, Any], text: str) -> None:
 
 def test_check_mode_reads_once_and_shows_a_redacted_diff(lab: Lab, tmp_path: Path) -> None:
     before = lab.hashes()
-    folder = local_set(tmp_path, {agent.CONFIG_FILE: config_xml(), agent.KEY_FILE: KEY_XML, agent.STATE_FILE: STATE_XML})
+    folder = local_set(tmp_path, {CONFIG_FILE: config_xml(), KEY_FILE: KEY_XML, STATE_FILE: STATE_XML})
     result = run_action(lab, ConfigAction, {"src": folder, "organization": "Contoso"}, check_mode=True, diff=True)
     assert result["changed"] is True and not result.get("failed")
     assert operations(lab) == ["read"]
@@ -211,11 +245,11 @@ def test_check_mode_reads_once_and_shows_a_redacted_diff(lab: Lab, tmp_path: Pat
     text = json.dumps(result)
     assert ENCRYPTED not in text and "Xx4tPEtaaXiHlqW0w9Lh8A8eLTxLWml4h5altMPS4fA=" not in text
     assert "<EmailPassword>******** (changed)</EmailPassword>" in result["diff"][0]["after"]
-    assert result["diff"][0]["before_header"] == f"{SERVICE_FOLDER}\\{agent.CONFIG_FILE}"
+    assert result["diff"][0]["before_header"] == f"{SERVICE_FOLDER}\\{CONFIG_FILE}"
 
 
 def test_src_is_placed_then_idempotent(lab: Lab, tmp_path: Path) -> None:
-    files = {agent.CONFIG_FILE: config_xml(), agent.KEY_FILE: KEY_XML, agent.STATE_FILE: STATE_XML}
+    files = {CONFIG_FILE: config_xml(), KEY_FILE: KEY_XML, STATE_FILE: STATE_XML}
     folder = local_set(tmp_path, files)
     result = run_action(lab, ConfigAction, {"src": folder, "verify_seconds": 10})
     assert result["changed"] and not result.get("failed"), result
@@ -223,19 +257,19 @@ def test_src_is_placed_then_idempotent(lab: Lab, tmp_path: Path) -> None:
     place_args = lab.calls[-1][1]
     assert place_args["_checksums"] == {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     hashes = lab.hashes()
-    assert hashes[agent.CONFIG_FILE] == result["files"][2]["sha256"]
-    assert hashes[agent.BIN_FILE] is None
+    assert hashes[CONFIG_FILE] == result["files"][2]["sha256"]
+    assert hashes[BIN_FILE] is None
     assert not lab.host.exists(place_args["remote_src"])  # the staged copy (credentials) is gone
-    acl = {(r.identity, tuple(r.rights)) for r in lab.host.get_acl(f"{SERVICE_FOLDER}\\{agent.KEY_FILE}")}
+    acl = {(r.identity, tuple(r.rights)) for r in lab.host.get_acl(f"{SERVICE_FOLDER}\\{KEY_FILE}")}
     assert ("BUILTIN\\Users", ("ReadAndExecute",)) not in acl  # inheritance is off: only admins, SYSTEM and the service account
-    assert lab.host.exists(result["backup_folder"] + "\\" + agent.CONFIG_FILE)  # the installer's default set was kept
+    assert lab.host.exists(result["backup_folder"] + "\\" + CONFIG_FILE)  # the installer's default set was kept
     lab.calls.clear()
     again = run_action(lab, ConfigAction, {"src": folder})
     assert again["changed"] is False and operations(lab) == ["read"] and again["backup_folder"] is None
 
 
 def test_remote_src_is_validated_after_the_read_and_nothing_is_placed(lab: Lab) -> None:
-    lab.put_set(r"D:\Backups\bad", {agent.CONFIG_FILE: config_xml(), agent.KEY_FILE: b'<Encryption Key="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="/>'})
+    lab.put_set(r"D:\Backups\bad", {CONFIG_FILE: config_xml(), KEY_FILE: b'<Encryption Key="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="/>'})
     before = lab.hashes()
     result = run_action(lab, ConfigAction, {"remote_src": r"D:\Backups\bad"})
     assert result["failed"] and "does not decrypt this password (not the matching key)" in result["msg"]
@@ -258,17 +292,17 @@ def test_definition_secrets_never_leave_in_the_result(lab: Lab) -> None:
     assert result["changed"] and not result.get("failed"), result
     assert DEFINITION_SECRET not in json.dumps(result)
     assert any("processed again" in w for w in result["warnings"])
-    assert DEFINITION_SECRET.encode() in lab.host.read_bytes(f"{SERVICE_FOLDER}\\{agent.CONFIG_FILE}")  # written as given
+    assert DEFINITION_SECRET.encode() in lab.host.read_bytes(f"{SERVICE_FOLDER}\\{CONFIG_FILE}")  # written as given
 
 
 def test_a_file_in_place_over_the_limit_is_compared_by_hash(lab: Lab, tmp_path: Path) -> None:
-    small = {agent.CONFIG_FILE: config_xml(password="plain"), agent.STATE_FILE: STATE_XML, agent.BIN_FILE: b"\x00\x01" * 10}
+    small = {CONFIG_FILE: config_xml(password="plain"), STATE_FILE: STATE_XML, BIN_FILE: b"\x00\x01" * 10}
     assert run_action(lab, ConfigAction, {"src": local_set(tmp_path, small), "verify_seconds": 10})["changed"]
-    lab.host.write_bytes(f"{SERVICE_FOLDER}\\{agent.BIN_FILE}", b"\x00" * 5000)  # the Manager saved a large .bin since
+    lab.host.write_bytes(f"{SERVICE_FOLDER}\\{BIN_FILE}", b"\x00" * 5000)  # the Manager saved a large .bin since
     lab.calls.clear()
     result = run_action(lab, ConfigAction, {"src": local_set(tmp_path, small, "again"), "max_file_size": 4096}, check_mode=True, diff=True)
     assert not result.get("failed"), result
-    assert result["changed_files"] == [agent.BIN_FILE]
+    assert result["changed_files"] == [BIN_FILE]
     assert result["diff"][-1]["before"] == "<not read: 5000 bytes, more than max_file_size>\n"
 
 
@@ -277,20 +311,20 @@ def test_a_set_the_service_cannot_read_is_rolled_back(lab: Lab, tmp_path: Path) 
     lab.host.set_service("MSCRMEmail", account="CONTOSO\\svc-crm")
     lab.host.restart_service("MSCRMEmail")
     before = lab.hashes()
-    folder = local_set(tmp_path, {agent.CONFIG_FILE: config_xml(password="plain"), agent.STATE_FILE: STATE_XML})
+    folder = local_set(tmp_path, {CONFIG_FILE: config_xml(password="plain"), STATE_FILE: STATE_XML})
     result = run_action(lab, ConfigAction, {"src": folder, "service_account": "CONTOSO\\helpdesk", "verify_seconds": 20})
     assert result["failed"] and result["rolled_back"] is True
     assert result["failure_event"].startswith("#16192 - System information was not specified")
     assert "and the service started again" in result["msg"]
     assert lab.hashes() == before
     assert lab.host.service("MSCRMEmail").state == "running"
-    assert lab.host.access_allowed(f"{SERVICE_FOLDER}\\{agent.CONFIG_FILE}", "CONTOSO\\svc-crm", "Read")
+    assert lab.host.access_allowed(f"{SERVICE_FOLDER}\\{CONFIG_FILE}", "CONTOSO\\svc-crm", "Read")
 
 
 def test_keep_backups_prunes_the_oldest(lab: Lab, tmp_path: Path) -> None:
     folders = []
     for i in range(4):
-        folder = local_set(tmp_path, {agent.CONFIG_FILE: config_xml(server=f"ex0{i}", password="plain"), agent.STATE_FILE: STATE_XML}, f"b{i}")
+        folder = local_set(tmp_path, {CONFIG_FILE: config_xml(server=f"ex0{i}", password="plain"), STATE_FILE: STATE_XML}, f"b{i}")
         result = run_action(lab, ConfigAction, {"src": folder, "keep_backups": 2, "verify_seconds": 4})
         assert result["changed"] and not result.get("failed"), result
         folders.append(result["backup_folder"])

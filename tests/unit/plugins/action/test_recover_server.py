@@ -58,7 +58,7 @@ class Host:
         return [c[0] for c in self.calls]
 
 
-def run(monkeypatch: pytest.MonkeyPatch, host: Host, args: dict[str, Any], *, check_mode: bool = False) -> dict[str, Any]:
+def run(monkeypatch: pytest.MonkeyPatch, host: Host, args: dict[str, Any], *, check_mode: bool = False, diff: bool = False) -> dict[str, Any]:
     def fake_execute(self: ActionModule, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any], wrap_async: bool = False, **_: Any):
         if wrap_async:
             assert self._task.async_val == args.get("timeout", 7200)
@@ -75,6 +75,7 @@ def run(monkeypatch: pytest.MonkeyPatch, host: Host, args: dict[str, Any], *, ch
     task = MagicMock()
     task.args = args
     task.check_mode = check_mode
+    task.diff = diff
     task.async_val = 0
     task.action = "exchange_dr.recovery.recover_server"
     connection = MagicMock()
@@ -240,3 +241,54 @@ def test_bad_options_fail_before_the_host_is_touched(monkeypatch: pytest.MonkeyP
     with pytest.raises(Exception, match="setup_path"):
         run(monkeypatch, host, {"reboot": True})
     assert host.calls == []
+
+
+# -- --diff ----------------------------------------------------------------------------------------------------------------
+NOT_INSTALLED = {"installed": False, "configured": False, "incomplete": False, "version": None, "release": None, "roles": []}
+RECOVERED = {"installed": True, "configured": True, "incomplete": False, "version": "15.2.1544.4", "release": "Exchange Server 2019 CU14", "roles": ["Mailbox"]}
+
+
+def test_check_mode_diff_previews_what_setup_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()])
+    result = run(monkeypatch, host, {"setup_path": SETUP}, check_mode=True, diff=True)
+    assert host.modules() == ["exchange_dr.recovery.exchange_info"]
+    assert result["diff"] == {
+        "before": NOT_INSTALLED,
+        "after": {**RECOVERED, "roles": ["Mailbox", "ClientAccess", "HubTransport"]},  # the AD object's roles, as it names them
+    }
+
+
+def test_check_mode_diff_with_a_pending_restart_still_previews_the_recovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh(pending_reboot__pending_file_rename=True)])
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True}, check_mode=True, diff=True)
+    assert host.restarts == [] and result["reboot_required"] is True
+    assert result["diff"]["before"] == NOT_INSTALLED and result["diff"]["after"]["release"] == "Exchange Server 2019 CU14"
+
+
+def test_diff_of_a_recovery_is_the_state_before_and_as_setup_left_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh(pending_reboot__pending_file_rename=True), fresh()], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True}, diff=True)
+    assert len(host.restarts) == 2 and not result.get("failed")
+    # before is the first read (before the restart), after is what the Setup run read back from the registry
+    assert result["diff"] == {"before": NOT_INSTALLED, "after": RECOVERED}
+
+
+def test_diff_of_a_failed_setup_shows_what_it_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    left = recorded("run_prereq_failed")
+    left["exchange"].update(installed=True, incomplete=True, version="15.2.1544.4", roles=["MailboxRole"])
+    result = run(monkeypatch, Host([fresh()], run=left), {"setup_path": SETUP}, diff=True)
+    assert result["failed"] is True
+    assert result["diff"]["before"] == NOT_INSTALLED
+    assert result["diff"]["after"] == {**RECOVERED, "configured": False, "incomplete": True}
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_diff_of_an_installed_server_or_a_refusal_changes_nothing(monkeypatch: pytest.MonkeyPatch, check_mode: bool) -> None:
+    result = run(monkeypatch, Host([recorded("info_installed")]), {"setup_path": SETUP}, check_mode=check_mode, diff=True)
+    assert result["changed"] is False and result["diff"] == {"before": RECOVERED, "after": RECOVERED}
+    refused = run(monkeypatch, Host([fresh(domain__joined=False)]), {"setup_path": SETUP}, check_mode=check_mode, diff=True)
+    assert refused["failed"] is True and refused["diff"] == {"before": NOT_INSTALLED, "after": NOT_INSTALLED}
+
+
+def test_no_diff_without_diff_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert "diff" not in run(monkeypatch, Host([fresh()]), {"setup_path": SETUP}, check_mode=True)

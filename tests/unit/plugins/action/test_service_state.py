@@ -19,10 +19,11 @@ def recorded(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-def make_action(args: dict[str, Any], *, check_mode: bool = False) -> ActionModule:
+def make_action(args: dict[str, Any], *, check_mode: bool = False, diff: bool = False) -> ActionModule:
     task = MagicMock()
     task.args = args
     task.check_mode = check_mode
+    task.diff = diff
     task.async_val = 0
     task.action = "exchange_dr.recovery.service_state"
     connection = MagicMock()
@@ -30,7 +31,9 @@ def make_action(args: dict[str, Any], *, check_mode: bool = False) -> ActionModu
     return ActionModule(task, connection, MagicMock(), MagicMock(), MagicMock(), None)
 
 
-def run(monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], fixture: str | None, *, check_mode: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run(
+    monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], fixture: str | None, *, check_mode: bool = False, diff: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     calls: list[dict[str, Any]] = []
 
     def fake_execute(self: ActionModule, module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -38,7 +41,7 @@ def run(monkeypatch: pytest.MonkeyPatch, args: dict[str, Any], fixture: str | No
         return recorded(fixture) if fixture else {"failed": True, "msg": "should not be called"}
 
     monkeypatch.setattr(ActionModule, "_execute_module", fake_execute)
-    result = make_action(args, check_mode=check_mode).run(task_vars={"inventory_hostname": "EX01"})
+    result = make_action(args, check_mode=check_mode, diff=diff).run(task_vars={"inventory_hostname": "EX01"})
     return result, calls
 
 
@@ -80,6 +83,27 @@ def test_check_mode_reports_what_would_start(monkeypatch: pytest.MonkeyPatch) ->
     transport = next(c for c in result["checks"] if c["name"] == "MSExchangeTransport")
     assert transport["result"] == "would_start" and transport["state"] == "stopped"
     assert result["not_running"] == ["MSExchangeIS"]  # Disabled: would not start, still fails
+
+
+def test_diff_shows_each_service_started_before_and_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _calls = run(monkeypatch, {"state": "started"}, "broken_2019_mailbox_started", diff=True)
+    assert result["changed"] is True and result["started"] == ["MSExchangeTransport"]
+    # MSExchangeIS is Disabled: not started, so not in the diff (the verdict reports it)
+    assert result["diff"] == {"before": {"services": {"MSExchangeTransport": "stopped"}}, "after": {"services": {"MSExchangeTransport": "running"}}}
+
+
+def test_check_mode_diff_is_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _calls = run(monkeypatch, {"state": "started"}, "broken_2019_mailbox_check_started", check_mode=True, diff=True)
+    transport = next(c for c in result["checks"] if c["name"] == "MSExchangeTransport")
+    assert transport["state"] == "stopped"  # nothing was started ...
+    assert result["diff"]["after"] == {"services": {"MSExchangeTransport": "running"}}  # ... but the preview shows the outcome
+
+
+def test_no_diff_without_diff_mode_and_an_empty_one_for_a_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _calls = run(monkeypatch, {"state": "started"}, "broken_2019_mailbox_started")
+    assert "diff" not in result
+    result, _calls = run(monkeypatch, {}, "broken_2019_mailbox", diff=True)
+    assert result["diff"] == {"before": {"services": {}}, "after": {"services": {}}}
 
 
 def test_no_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
