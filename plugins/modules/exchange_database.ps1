@@ -98,18 +98,32 @@ if ($module.Params._operation -eq 'inspect') {
         repair_requests = $null
         live = @{ ml = $null; current_log = $null }
     }
-    $volumes = @(Get-CimInstance -ClassName Win32_Volume -Filter 'DriveType=3')
     $logFolder = [string]$database.log_folder_path
-    if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
-        foreach ($log in @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File)) {
-            $inspect.log_bytes += [int64]$log.Length
+    $ours = @()
+    $failure = $null
+    try {
+        $volumes = @(Get-CimInstance -ClassName Win32_Volume -Filter 'DriveType=3')
+        if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
+            $ours = @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File)
+            foreach ($log in $ours) {
+                $inspect.log_bytes += [int64]$log.Length
+            }
+        }
+        if ($module.Params.aside_folder) {
+            $inspect.aside_volume = Get-ExDrVolume -Path $module.Params.aside_folder -Volumes $volumes
         }
     }
-    if ($module.Params.aside_folder) {
-        $inspect.aside_volume = Get-ExDrVolume -Path $module.Params.aside_folder -Volumes $volumes
+    catch {
+        $failure = $_
+    }
+    if ($null -ne $failure) {
+        $module.FailJson("Failed to read the files of $($name): $($failure.Exception.Message)", $failure)
     }
 
     if ($module.Params.restore_from) {
+        if (-not (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
+            $module.FailJson("Failed to read the backup of $($name): eseutil.exe is not at $eseutilPath")
+        }
         # The backup: every database file in the folder with its header (eseutil /mh), the log files, and for the logs of
         # this database's stream the verification (/ml <folder>\<prefix>) and the current log's generation.
         $folder = $module.Params.restore_from
@@ -153,15 +167,20 @@ if ($module.Params._operation -eq 'inspect') {
 
         # The logs in the database's own log folder take part in the restore (they can roll it forward): exchange_database_info
         # runs eseutil only beside an existing database file, so their verification and the current log's header are read here.
-        $ours = @()
-        if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
-            $ours = @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File)
-        }
         if ($ours.Count -gt 0) {
-            $inspect.live.ml = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', (Join-Path -Path $logFolder -ChildPath $prefix))
-            $current = Join-Path -Path $logFolder -ChildPath "$prefix.log"
-            if (Test-Path -LiteralPath $current -PathType Leaf) {
-                $inspect.live.current_log = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', $current)
+            $failure = $null
+            try {
+                $inspect.live.ml = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', (Join-Path -Path $logFolder -ChildPath $prefix))
+                $current = Join-Path -Path $logFolder -ChildPath "$prefix.log"
+                if (Test-Path -LiteralPath $current -PathType Leaf) {
+                    $inspect.live.current_log = Invoke-ExDrEseutil -Path $eseutilPath -Arguments @('/ml', $current)
+                }
+            }
+            catch {
+                $failure = $_
+            }
+            if ($null -ne $failure) {
+                $module.FailJson("Failed to read the logs of $($name) in $($logFolder): $($failure.Exception.Message)", $failure)
             }
         }
     }
@@ -338,13 +357,18 @@ finally {
     Close-ExDrExchangeShell -Shell $shell
 }
 $edbPath = [string]$database.edb_file_path
-if ($edbPath -and (Test-Path -LiteralPath $edbPath -PathType Leaf)) {
-    $item = Get-Item -LiteralPath $edbPath
-    $final.edb = @{ exists = $true; size = [int64]$item.Length; modified = $item.LastWriteTimeUtc.ToString('o') }
-}
 $logFolder = [string]$database.log_folder_path
-if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
-    $final.log_count = @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File).Count
+try {
+    if ($edbPath -and (Test-Path -LiteralPath $edbPath -PathType Leaf)) {
+        $item = Get-Item -LiteralPath $edbPath
+        $final.edb = @{ exists = $true; size = [int64]$item.Length; modified = $item.LastWriteTimeUtc.ToString('o') }
+    }
+    if ($logFolder -and (Test-Path -LiteralPath $logFolder -PathType Container)) {
+        $final.log_count = @(Get-ChildItem -LiteralPath $logFolder -Filter "$prefix*.log" -File).Count
+    }
+}
+catch {
+    $final.error = "Failed to read the files of $($name) afterwards: $($_.Exception.Message)"
 }
 $module.Result._applied = @($applied)
 $module.Result._final = $final

@@ -188,6 +188,8 @@ def _inspect(m: ModuleRun, database: dict[str, Any], *, prefix: str, eseutil: st
         inspect["aside_volume"] = volume_of(host, p["aside_folder"])
 
     if p["restore_from"]:
+        if not (host.exists(eseutil) and not host.is_dir(eseutil)):
+            m.fail_json(f"Failed to read the backup of {p['name']}: eseutil.exe is not at {eseutil}")
         source = p["restore_from"]
         logs_from = p["restore_logs_from"] or source
         backup: dict[str, Any] = {
