@@ -56,7 +56,7 @@ def _jet(text: str) -> int | None:
 
 
 def describe(db: dict[str, Any] | None) -> dict[str, Any]:
-    """The database as --diff and the result's `before` show it."""
+    """The database as --diff and the result's `before` show it (facts only: no option value)."""
     if not db:
         return {}
     files = db.get("files") or {}
@@ -72,10 +72,6 @@ def describe(db: dict[str, Any] | None) -> dict[str, Any]:
         "log_count": files.get("log_count", 0),
         "allow_file_restore": db.get("allow_file_restore"),
     }
-
-
-def _diff_text(state: dict[str, Any]) -> str:
-    return "".join(f"{k}: {v}\n" for k, v in state.items())
 
 
 def judge_applied(plan: restore.Plan, applied: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, dict[str, Any] | None]:
@@ -205,8 +201,8 @@ class ActionModule(ActionBase):
             predicted.update(edb_exists=True, restored_from=planned.restored_from, state=None, verdict=None)
         result["after"] = predicted
         if self._task.diff and planned.changes:
-            result["diff"] = {"before_header": f"{name} on {result['server']}", "after_header": f"{name} on {result['server']}"}
-            result["diff"].update(before=_diff_text(result["before"]), after=_diff_text(predicted))
+            # a pair of plain dicts, as the collection's other diffs (plugin_utils/_module_diffs.py); in check mode the plan
+            result["diff"] = {"before": dict(result["before"]), "after": dict(predicted)}
         if self._task.check_mode or not planned.changes:
             return result
 
@@ -223,7 +219,7 @@ class ActionModule(ActionBase):
             after.update(state=None, verdict=None)
         result.update(steps=ran, repair_request=request, mounted=after["mounted"], after=after)
         if "diff" in result:
-            result["diff"]["after"] = _diff_text(after)
+            result["diff"]["after"] = dict(after)
         if failure is not None:
             return {**result, "failed": True, "msg": failure}
         if "_applied" not in applied:

@@ -218,7 +218,8 @@ def test_restore_a_lost_database_check_real_again(ex01: Host) -> None:
     assert planned["plan"][2]["command"] == "eseutil /r E00 /lE:\\DB02 /sE:\\DB02 /dD:\\DB02"
     assert planned["recovery_verdict"]["verdict"] == "recoverable" and planned["recovery_verdict"]["required"] == [140, 145]
     assert planned["after"]["mounted"] and not planned["before"]["edb_exists"]
-    assert "mounted: False" in planned["diff"]["before"] and "mounted: True" in planned["diff"]["after"]
+    assert planned["diff"]["before"]["mounted"] is False and planned["diff"]["after"]["mounted"] is True
+    assert planned["diff"]["before"]["edb_exists"] is False and planned["diff"]["after"]["restored_from"] == "C:\\Backups\\DB02"
     assert snapshot(ex01) == before, "check mode changed the host"
     assert run.modules() == ["exchange_database_info", "exchange_database:inspect"]
 
@@ -228,6 +229,7 @@ def test_restore_a_lost_database_check_real_again(ex01: Host) -> None:
     assert done["changed"] and done["mounted"] and done["restored_from"] == "C:\\Backups\\DB02"
     assert [s["ok"] for s in done["steps"]] == [True] * 4 and done["steps"][2]["outcome"]["succeeded"]
     assert done["msg"] == "DB02 was restored from C:\\Backups\\DB02."
+    assert done["diff"]["after"]["mounted"] is True and done["diff"]["after"]["edb_size"] == ex01.stat("D:\\DB02\\DB02.edb").size
     assert run.modules() == ["exchange_database_info", "exchange_database:inspect", "exchange_database:apply"]
     assert mounted(ex01, "DB02")
     assert header(ex01, "D:\\DB02\\DB02.edb")["log_committed"] >= 147  # every backup log was replayed, then the store rolled the log
