@@ -29,7 +29,8 @@ BECOME = ["-b", "--become-method", "runas", "--become-user", "CONTOSO\\Administr
 
 def result_of(output: str) -> dict[str, Any]:
     """The task result of `ansible HOST -m ...`: the JSON after 'HOST | STATUS => '."""
-    return json.loads(output[output.index(" => {") + 4 : output.rindex("}") + 1])
+    start = output.index(" => {", output.index("EX01 | ")) + 4
+    return json.loads(output[start : output.rindex("}") + 1])
 
 
 def aim_at_command(server: Any, host: str, number: int, decision: str, then: Callable[[], None] | None = None) -> list[int]:
@@ -63,8 +64,9 @@ def test_a_dropped_answer_after_eseutil_r_and_mount(tmp_path) -> None:
         db = live.estate.domain.exchange.database("DB02")
         assert store.is_mounted(live, db), "the apply did not run before its answer was lost"
 
-        again = lab.ansible("EX01", "-m", "exchange_dr.recovery.exchange_database", "-a", args, *BECOME)
+        again = lab.ansible("EX01", "-m", "exchange_dr.recovery.exchange_database", "-a", args, *BECOME, "-vvv")
         assert "EX01 | SUCCESS" in again.stdout, again.stdout
+        assert LOGIN["exchange_password"] not in again.stdout, "the password reached the -vvv output"
         result = result_of(again.stdout)
         assert result["changed"] is False and result["mounted"] is True and result["plan"] == []
 
