@@ -158,32 +158,35 @@ class ActionModule(ActionBase):
             "log_prefix": db.get("log_prefix"),
             "storage_group": db.get("storage_group"),
             "isinteg": bool(params["repair"] != "none" and capabilities.get("isinteg") and not capabilities.get("mailbox_repair_request")),
+            "read_backup": restore.backup_needed(params, db),
         }
         host_args = {k: v for k, v in params.items() if v is not None and k not in INTERNAL}
         inspect = self._execute_module(module_name=MODULE, module_args={**host_args, "_operation": "inspect", "_database": database}, task_vars=task_vars)
         if inspect.get("failed"):
             return {**result, "failed": True, "msg": f"Failed to read what restoring {name} needs: {inspect.get('msg')}"}
 
-        # 4: the plan (a resumed run may need one more read: the repair requests the store lists)
+        # 4: the plan (it may ask for one more read: the backup when the first read left it out, the repair requests the
+        # store lists after a run was cut off)
         ctx = restore.Context(params, db, product, capabilities, str(info.get("server")), inspect.get("_inspect") or {})
+        planned = None
         try:
-            try:
-                planned = restore.plan(ctx)
-            except restore.NeedMore as more:
-                again = self._execute_module(
-                    module_name=MODULE, module_args={**host_args, "_operation": "inspect", "_database": {**database, str(more): True}}, task_vars=task_vars
-                )
-                if again.get("failed"):
-                    return {**result, "failed": True, "msg": f"Failed to read what restoring {name} needs: {again.get('msg')}"}
-                ctx.inspect = again.get("_inspect") or {}
-                planned = restore.plan(ctx)
+            for _attempt in range(3):
+                try:
+                    planned = restore.plan(ctx)
+                    break
+                except restore.NeedMore as more:
+                    database[str(more)] = True
+                    again = self._execute_module(
+                        module_name=MODULE, module_args={**host_args, "_operation": "inspect", "_database": database}, task_vars=task_vars
+                    )
+                    if again.get("failed"):
+                        return {**result, "failed": True, "msg": f"Failed to read what restoring {name} needs: {again.get('msg')}"}
+                    ctx.inspect = again.get("_inspect") or {}
         except restore.PlanError as error:
-            return {
-                **result,
-                "failed": True,
-                "msg": str(error),
-                "recovery_verdict": error.verdict or (db.get("recovery_verdict") if not db.get("mounted") else None),
-            }
+            verdict = error.verdict or (db.get("recovery_verdict") if not db.get("mounted") else None)
+            return {**result, "failed": True, "msg": str(error), "recovery_verdict": verdict}
+        if planned is None:
+            return {**result, "failed": True, "msg": f"{MODULE}: could not plan {name} from what the host returned"}
         result.update(
             action=planned.action,
             plan=[s.to_dict() for s in planned.steps],

@@ -120,7 +120,7 @@ if ($module.Params._operation -eq 'inspect') {
         $module.FailJson("Failed to read the files of $($name): $($failure.Exception.Message)", $failure)
     }
 
-    if ($module.Params.restore_from) {
+    if ($module.Params.restore_from -and $database.read_backup) {
         if (-not (Test-Path -LiteralPath $eseutilPath -PathType Leaf)) {
             $module.FailJson("Failed to read the backup of $($name): eseutil.exe is not at $eseutilPath")
         }

@@ -315,10 +315,30 @@ def plan(ctx: Context) -> Plan:
             f"{name} is a recovery database (or in a recovery storage group): use exchange_dr.recovery.exchange_recovery_database for it. Nothing was changed."
         )
     record = ctx.record or {}
-    backup = read_backup(db, p, ctx.inspect) if p.get("restore_from") else None
     if mounted:
-        return _plan_mounted(ctx, result, record, backup)
-    return _plan_dismounted(ctx, result, record, backup)
+        return _plan_mounted(ctx, result, record)
+    return _plan_dismounted(ctx, result, record)
+
+
+def backup_needed(params: dict[str, Any], db: dict[str, Any]) -> bool:
+    """Whether the plan may need the backup, from what exchange_database_info read: the inspect reads the backup folder
+    (eseutil over every log, perhaps across the network) only then."""
+    if not params.get("restore_from") or params["state"] == "dismounted":
+        return False
+    if db.get("mounted") is True:
+        return params["restore"] == "always"
+    usable = ((db.get("files") or {}).get("edb") or {}).get("exists") and (db.get("recovery_verdict") or {}).get("verdict") in ("clean", "recoverable")
+    return not usable or params["restore"] != "missing"
+
+
+def _backup(ctx: Context) -> Backup | None:
+    """The backup, judged only when the plan needs it: a later run must not fail because a backup no longer needed was
+    removed or cannot be read."""
+    if not ctx.params.get("restore_from"):
+        return None
+    if ctx.inspect.get("backup") is None:
+        raise NeedMore("read_backup")
+    return read_backup(ctx.db, ctx.params, ctx.inspect)
 
 
 def _check_release(ctx: Context) -> None:
@@ -329,9 +349,10 @@ def _check_release(ctx: Context) -> None:
 
 
 # -- a mounted database -----------------------------------------------------------------------------------------------------
-def _plan_mounted(ctx: Context, result: Plan, record: dict[str, Any], backup: Backup | None) -> Plan:
+def _plan_mounted(ctx: Context, result: Plan, record: dict[str, Any]) -> Plan:
     p, name = ctx.params, ctx.name
-    if backup is not None and p["restore"] == "always" and not _already_restored(record, backup):
+    backup = _backup(ctx) if p["restore"] == "always" else None
+    if backup is not None and not _already_restored(record, backup):
         if record.get("last") != "dial_tone":
             raise PlanError(
                 f"{name} is mounted on {ctx.server}: restore=always would replace the files of a database in use. Dismount it first "
@@ -349,8 +370,8 @@ def _plan_mounted(ctx: Context, result: Plan, record: dict[str, Any], backup: Ba
         result.after = {"mounted": True}
         return result
     result.messages.append(f"{name} is mounted.")
-    if backup is not None and p["restore"] != "always":
-        result.messages.append(f"The backup in {backup.folder} is not needed (restore={p['restore']}).")
+    if p.get("restore_from") and p["restore"] != "always":
+        result.messages.append(f"The backup in {p['restore_from']} is not needed (restore={p['restore']}).")
     return result
 
 
@@ -382,7 +403,7 @@ def _pending_repair_request(ctx: Context, record: dict[str, Any]) -> list[Step] 
 
 
 # -- a dismounted database --------------------------------------------------------------------------------------------------
-def _plan_dismounted(ctx: Context, result: Plan, record: dict[str, Any], backup: Backup | None) -> Plan:
+def _plan_dismounted(ctx: Context, result: Plan, record: dict[str, Any]) -> Plan:
     db, p, name = ctx.db, ctx.params, ctx.name
     edb = (db.get("files") or {}).get("edb") or {}
     verdict = db.get("recovery_verdict") or {}
@@ -401,12 +422,12 @@ def _plan_dismounted(ctx: Context, result: Plan, record: dict[str, Any], backup:
         _repair(ctx, result, record, size, after_p=True)
         return result
 
-    if backup is not None:
-        if not edb.get("exists"):
+    if p.get("restore_from"):
+        needed = not edb.get("exists") or (p["restore"] == "unusable" and not usable and not repaired) or p["restore"] == "always"
+        backup = _backup(ctx) if needed else None
+        if backup is not None and not edb.get("exists"):
             return _restore(ctx, result, record, backup, replace=False)
-        if p["restore"] == "unusable" and not usable and not repaired:
-            return _restore(ctx, result, record, backup, replace=True)
-        if p["restore"] == "always" and not _already_restored(record, backup):
+        if backup is not None and (p["restore"] != "always" or not _already_restored(record, backup)):
             return _restore(ctx, result, record, backup, replace=True)
     if not edb.get("exists"):
         if p.get("dial_tone"):

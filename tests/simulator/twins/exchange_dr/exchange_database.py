@@ -187,7 +187,7 @@ def _inspect(m: ModuleRun, database: dict[str, Any], *, prefix: str, eseutil: st
     if p["aside_folder"]:
         inspect["aside_volume"] = volume_of(host, p["aside_folder"])
 
-    if p["restore_from"]:
+    if p["restore_from"] and database.get("read_backup"):
         if not (host.exists(eseutil) and not host.is_dir(eseutil)):
             m.fail_json(f"Failed to read the backup of {p['name']}: eseutil.exe is not at {eseutil}")
         source = p["restore_from"]

@@ -238,9 +238,11 @@ def test_restore_a_lost_database_check_real_again(ex01: Host) -> None:
     assert record(ex01, "DB02")["restore"]["source"] == "C:\\Backups\\DB02"
 
     run.calls.clear()
+    ex01.move("C:\\Backups\\DB02", "C:\\Backups\\DB02.old")  # a backup no longer needed is not read: its removal changes nothing
     again = run({"name": "DB02", "restore_from": "C:\\Backups\\DB02"})
     assert not again.get("failed") and not again["changed"] and again["plan"] == [] and again["action"] == "nothing"
     assert run.modules() == ["exchange_database_info", "exchange_database:inspect"]
+    assert run.calls[1]["args"]["_database"]["read_backup"] is False
 
 
 def test_a_restore_rolls_forward_with_the_logs_that_survived(ex01: Host) -> None:

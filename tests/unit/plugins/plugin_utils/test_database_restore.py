@@ -516,3 +516,13 @@ def test_the_logs_beside_a_lost_database_are_read_by_the_inspect() -> None:
     assert "without losing data" in refused(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01"))
     plan = r.plan(ctx(db, inspect=inspect, restore_from="C:\\Backups\\DB01", allow_data_loss=True))
     assert plan.verdict["damaged"] == ["E:\\DB01\\E000000002E.log"] and plan.verdict["verdict"] == "recoverable_with_loss"
+
+
+def test_a_backup_that_is_not_needed_is_not_judged() -> None:
+    """A later run must not fail because the backup it no longer needs was removed or cannot be read."""
+    gone = backup(exists=False)
+    assert r.plan(ctx(entry(mounted=True), inspect={"backup": gone}, restore_from="C:\\Backups\\DB01")).steps == []
+    assert kinds(r.plan(ctx(entry(), inspect={"backup": gone}, restore_from="C:\\Backups\\DB01"))) == ["mount"]
+    assert "does not exist" in refused(
+        ctx(entry(mounted=True), inspect={"backup": gone}, restore_from="C:\\Backups\\DB01", restore="always", allow_file_restore=True)
+    )
