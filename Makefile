@@ -25,7 +25,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv lint yamllint ansible-lint ruff pscheck unit sanity build docs-check changelog-lint \
-        simulator integration molecule test demo bench clean distclean constraints
+        simulator integration molecule test demo bench faults clean distclean constraints
 
 help:
 	@echo "make demo        run the DR job against a simulated estate and print the report"
@@ -40,6 +40,7 @@ help:
 	@echo "make integration integration targets against simulated estates (TARGETS=\"a b\" for some)"
 	@echo "make molecule    molecule/default: the DR run against a simulated estate, with idempotence and testinfra checks"
 	@echo "make bench       benchmarks (printed figures, nothing asserted)"
+	@echo "make faults      the fault matrix: the DR run against each fault, then rerun; writes docs/fault-matrix.md (~15 min)"
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -125,6 +126,12 @@ bench: venv
 # summary, leaves the report files in reports/demo and stops the estate (also on failure).
 demo: venv
 	$(BIN)/python -m tests.tools.dr_demo
+
+# The fault matrix: the DR run against each fault on simulated estates (2 rows at a time), then again with the fault off;
+# prints the table (phase hit, error, data lost?, rerun completes?, times) and writes docs/fault-matrix.md. A subset runs in
+# `make simulator` (tests/simulator/tests/test_fault_matrix.py, test_secrets.py). ROWS="a b" runs some rows (no doc).
+faults: venv
+	$(BIN)/python -m tests.tools.fault_matrix $(if $(ROWS),--rows $(ROWS))
 
 # molecule/default: the DR run against a simulated estate (create, prepare, converge, idempotence, verify, destroy).
 molecule: venv

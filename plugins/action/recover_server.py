@@ -17,10 +17,11 @@ or in check mode as Setup would leave it (plugin_utils/_module_diffs.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
-from ansible.errors import AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.utils.display import Display
 
 from ansible_collections.exchange_dr.recovery.plugins.action.exchange_info import enrich, release_dict
@@ -133,7 +134,7 @@ class ActionModule(ActionModuleWithReboot):
         # 3: Setup as an async job, polled
         module_args = {k: v for k, v in args.items() if v is not None}
         module_args.update(setup_path=command.program, arguments=arguments)
-        run = self._run_async(module_args, task_vars, int(args["timeout"]), max(1, int(args["poll_interval"])))
+        run = self._run_async(module_args, task_vars, int(args["timeout"]), max(1, int(args["poll_interval"])), args)
         if run.get("failed") and run.get("rc") is None:  # the job or the module failed before Setup ran
             return {**result, "failed": True, "msg": run.get("msg"), "elapsed": run.get("elapsed", 0)}
         # 4: the verdict
@@ -162,8 +163,14 @@ class ActionModule(ActionModuleWithReboot):
         self._install_states["planned"] = planned_recovery_state(media.get("version"), ad.get("roles") or [])
 
     # -- 3: the async job --------------------------------------------------------------------------------------------------
-    def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int) -> dict[str, Any]:
-        """Start the module as an async job (async_wrapper on the host) and poll async_status until it ends."""
+    def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int, args: dict[str, Any]) -> dict[str, Any]:
+        """Start the module as an async job (async_wrapper on the host) and poll async_status until it ends.
+
+        A poll can fail without Setup failing: the connection drops (a VPN, a firewall) or the host restarts. Either way the
+        connection is reset and polling goes on. After such a failure the next poll that finds the job unfinished is
+        followed by one exchange_info read: when no Setup process runs any more, the job can never finish (a restart
+        ends the async job with Setup, and its result file stays "started" for good), so the task fails at once, saying
+        so, instead of polling until the timeout."""
         saved = self._task.async_val
         self._task.async_val = timeout
         try:
@@ -177,15 +184,14 @@ class ActionModule(ActionModuleWithReboot):
         host = task_vars.get("inventory_hostname", "")
         started = time.monotonic()
         misses = 0
+        suspect = False  # a poll failed since Setup was last seen running
         while True:
             time.sleep(interval)
             elapsed = int(time.monotonic() - started)
-            try:
-                status = self._execute_module(module_name="ansible.legacy.async_status", module_args={"jid": jid, "_async_dir": async_dir}, task_vars=task_vars)
-            except AnsibleConnectionFailure as error:
-                status = {"failed": True, "msg": str(error)}
+            status = self._poll(jid, async_dir, task_vars)
             if status.get("failed") and not status.get("finished"):
                 misses += 1
+                suspect = True
                 display.vv(f"{host}: polling Exchange Setup job {jid} failed ({misses}/{POLL_RETRIES}): {status.get('msg')}")
                 if misses >= POLL_RETRIES:
                     return {"failed": True, "msg": f"Lost track of Exchange Setup (job {jid}) after {elapsed}s: {status.get('msg')}", "elapsed": elapsed}
@@ -194,9 +200,44 @@ class ActionModule(ActionModuleWithReboot):
             if status.get("finished"):
                 self._cleanup_job(jid, async_dir, task_vars)
                 return status
+            if suspect:
+                gone = self._setup_gone(args, task_vars)
+                suspect = False
+                if gone is not None:
+                    status = self._poll(jid, async_dir, task_vars)  # it may have ended between the two reads
+                    if status.get("finished"):
+                        self._cleanup_job(jid, async_dir, task_vars)
+                        return status
+                    msg = (
+                        f"Exchange Setup (job {jid}) ended without a result after {elapsed}s: {gone}. Run again: Setup resumes "
+                        "where it stopped (see C:\\ExchangeSetupLogs\\ExchangeSetup.log)."
+                    )
+                    return {"failed": True, "msg": msg, "elapsed": elapsed}
             display.display(f"{self._task.action}: {host}: Exchange Setup still running ({elapsed}s elapsed)")
             if elapsed > timeout:
                 return {"failed": True, "msg": f"Exchange Setup did not finish within {timeout}s (it keeps running on {host}; job {jid})", "elapsed": elapsed}
+
+    def _poll(self, jid: str, async_dir: str, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """One async_status read; a connection that dropped or a host that restarted is a failed poll, and the connection
+        is reset so that the next poll logs on again (a restarted host has lost its WinRM shells and sessions)."""
+        try:
+            return self._execute_module(module_name="ansible.legacy.async_status", module_args={"jid": jid, "_async_dir": async_dir}, task_vars=task_vars)
+        except AnsibleActionFail:
+            raise
+        except Exception as error:  # requests, pywinrm and ansible each raise their own for a lost connection
+            with contextlib.suppress(Exception):
+                self._connection.reset()
+            return {"failed": True, "msg": f"{type(error).__name__}: {error}"}
+
+    def _setup_gone(self, args: dict[str, Any], task_vars: dict[str, Any]) -> str | None:
+        """Why the job cannot finish any more (no Setup process runs on the host), or None while Setup still runs."""
+        try:
+            info = self._info(args, task_vars)
+        except Exception:  # still unreachable: the next polls decide
+            return None
+        if info.get("failed") or info.get("setup_processes"):
+            return None
+        return f"no Exchange Setup process runs on {task_vars.get('inventory_hostname', 'the host')} any more (the host restarted or Setup was stopped)"
 
     def _cleanup_job(self, jid: str, async_dir: str, task_vars: dict[str, Any]) -> None:
         try:

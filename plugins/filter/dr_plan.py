@@ -14,7 +14,10 @@ description:
     into the plan C(exchange_dr.recovery.dr_run) follows - which phases have work to do on this host, in which order, and why.
   - A phase whose work is already done is left out, so a run interrupted at any phase completes without redoing finished
     work. A host that cannot be recovered (no Exchange server object in Active Directory, not domain-joined, Edge Transport,
-    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan.
+    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan,
+    and so does an inventory host that reaches a computer of another name (a wrong C(ansible_host)).
+  - A recovered server whose Automatic Exchange services are stopped (a run that stopped at C(verify)) gets the C(verify)
+    phase again, which starts them.
   - The recovery judgement is the one M(exchange_dr.recovery.recover_server) applies, so the plan and the role agree.
 options:
   _input:
@@ -22,7 +25,9 @@ options:
     type: dict
     required: true
   host:
-    description: The host's name, shown in the plan.
+    description:
+      - The host's inventory name, shown in the plan. Unless it is an IP address, its first DNS label must be the computer name
+        M(exchange_dr.recovery.exchange_info) read.
     type: str
     default: ""
   recover:

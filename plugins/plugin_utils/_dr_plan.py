@@ -12,6 +12,7 @@ redoing finished work. The recovery judgement itself is `_exchange_setup.preflig
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,17 +76,44 @@ def plan_host(
     """
     plan = HostPlan(host, "skip")
     if recover and info is not None:
-        _plan_exchange(plan, info, reboot_first)
+        other = another_computer(host, info)
+        if other:
+            plan.exchange_action, plan.refusal = setup.REFUSE, other
+        else:
+            _plan_exchange(plan, info, reboot_first)
     if plan.refusal is None:
         plan.phases["preflight"] = True
         if router is not None:
             _plan_router(plan, router)
-        if plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]:
+        if (plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]) and not plan.phases["verify"]:
             plan.add("verify", "check every Exchange service of the recovered server and start the Automatic ones that are stopped")
         if recover or router is not None:
             plan.phases["final_verify"] = True
             plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})
     return plan.to_dict()
+
+
+def another_computer(host: str, info: dict[str, Any]) -> str | None:
+    """Why the inventory host reached another computer (its name is not the computer's), or None. An inventory host that is
+    an IP address says nothing about the name; an FQDN is compared by its first label. Without this check a typo in
+    ansible_host would plan the recovery of whatever computer answers - and change it."""
+    computer = str(info.get("computer_name") or "").strip()
+    name = str(host or "").strip()
+    if not computer or not name:
+        return None
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    label = name.split(".", 1)[0]
+    if label.casefold() == computer.casefold():
+        return None
+    return (
+        f"The inventory host {name} answers as the computer {computer.upper()}: its address (ansible_host) reaches another "
+        f"computer, or Windows was installed with another name. Nothing was changed on {computer.upper()}. Point {name} at the "
+        f"new server, which must carry the lost server's name, or name the inventory entry after the computer it reaches."
+    )
 
 
 def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> None:
@@ -98,6 +126,11 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
     if verdict.action == setup.NOTHING:
         if any((info.get("pending_reboot") or {}).values()):
             plan.add("reboot", "restart: a restart is still pending after the recovery")
+        stopped = stopped_automatic_services(info)
+        if stopped:
+            # a run that stopped at verify (a service that would not start) left them so; verify starts them, final_verify
+            # only reads
+            plan.add("verify", f"start the Automatic Exchange services that are stopped: {', '.join(stopped)}")
         return
     try:
         prereq = prerequisites.plan(info)
@@ -111,6 +144,15 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
         plan.steps.insert(0, {"phase": "prerequisites", "what": verdict.msg})
     plan.add("recover", ("resume: " if verdict.action == setup.RESUME else "") + verdict.msg)
     plan.add("reboot", "restart if Setup left a restart pending (recover_server restarts and continues when Setup asks)")
+
+
+def stopped_automatic_services(info: dict[str, Any]) -> list[str]:
+    """Exchange services that should run (start mode Automatic, delayed or not) but do not."""
+    return sorted(
+        str(svc.get("name"))
+        for svc in info.get("services") or []
+        if str(svc.get("start_mode") or "").lower() in ("auto", "delayed") and str(svc.get("state") or "").lower() != "running"
+    )
 
 
 def _plan_router(plan: HostPlan, router: dict[str, Any]) -> None:

@@ -174,6 +174,27 @@ def item_label(result: Mapping[str, Any]) -> str | None:
     return label if isinstance(label, str) else json.dumps(label, default=str, sort_keys=True)
 
 
+# Failures whose message is the transport's, not the task's: what they mean for the operator (the fault matrix, docs/fault-matrix.md,
+# shows each of them). pywinrm/requests word a dropped TCP connection as 'Connection aborted.'/RemoteDisconnected, a session
+# that did not survive a restart of the host or of WinRM as HTTP 400, an unreachable listener as 'Connection refused'.
+CONNECTION_HINTS = (
+    (
+        re.compile(r"Connection aborted|RemoteDisconnected|Connection reset|Connection refused|Max retries exceeded|Read timed out|Code 400\b"),
+        "the WinRM connection to the host was lost during this task (network, or the host or WinRM restarted): whether the task's "
+        "change happened is not known; run again - the DR run resumes and skips the work that is done",
+    ),
+    (
+        re.compile(r"credentials were rejected|the user name or password is incorrect|401 Unauthorized", re.IGNORECASE),
+        "the host refused the logon: check ansible_user and ansible_password (or the vault) for this host",
+    ),
+)
+
+
+def connection_hint(message: str) -> str | None:
+    """What a transport-level failure message means for the operator, or None."""
+    return next((hint for pattern, hint in CONNECTION_HINTS if pattern.search(message)), None)
+
+
 def failure_cause(result: Mapping[str, Any]) -> dict[str, Any]:
     """What a failed (or unreachable) result says about why: message, rc, stderr/stdout lines, exception, hints, failed items."""
     if is_hidden(result):
@@ -202,6 +223,9 @@ def failure_cause(result: Mapping[str, Any]) -> dict[str, Any]:
             cause["msg"] = "; ".join(c.get("msg", "failed") for c in cause["items"])
     if not cause:
         cause["msg"] = "failed without a message"
+    hint = connection_hint(str(cause.get("msg", "")))
+    if hint:
+        cause["hint"] = hint
     return cause
 
 
@@ -584,6 +608,8 @@ class DrReport:
         for host, summary in data["hosts"].items():
             for failure in summary["failures"]:
                 lines.append(f"  FAILED {host} / {failure['phase']} / {failure['task']}: {_clip(str(failure.get('msg', '')), 300)}")
+                if failure.get("hint"):
+                    lines.append(f"    hint: {failure['hint']}")
         warnings = [(host, phase["name"], w) for phase in data["phases"] for host, hp in phase["hosts"].items() for w in hp["warnings"]]
         for host, phase, warning in warnings[:5]:
             lines.append(f"  warning {host} / {phase}: {_clip(warning, 200)}")
@@ -611,7 +637,7 @@ def _change_text(change: Mapping[str, Any]) -> str:
 
 def _failure_text(failure: Mapping[str, Any]) -> str:
     parts = [f"task: {failure.get('task', '')}", f"msg: {failure.get('msg', '')}"]
-    for key in ("rc", "exception", "log_path"):
+    for key in ("rc", "exception", "log_path", "hint"):
         if key in failure:
             parts.append(f"{key}: {failure[key]}")
     for key in ("stderr", "stdout", "error_lines", "hints"):

@@ -119,7 +119,7 @@ CAPABILITIES: dict[str, Capability] = {
         ),
         Capability(
             "mailbox_restore_request",
-            ("New-MailboxRestoreRequest", "Get-MailboxRestoreRequestStatistics"),
+            ("New-MailboxRestoreRequest", "Get-MailboxRestoreRequest", "Get-MailboxRestoreRequestStatistics", "Remove-MailboxRestoreRequest"),
             ("2010", 1),
             None,
             "PS Restore-Mailbox note: 2010 SP1 or later",

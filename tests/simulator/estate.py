@@ -86,11 +86,30 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+    # mailbox restore requests of the Mailbox Replication service (simulator/exchange/mrs.py), keyed by request GUID
+    restore_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def database(self, name: str) -> exchange_model.DatabaseObject | None:
-        """A database object by name or GUID (case-insensitive), as Exchange's DatabaseIdParameter resolves it."""
-        key = str(name).casefold()
-        return next((d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())), None)
+        """A database object by its key, name, GUID or identity (case-insensitive); the first when several match (use
+        find_databases where a name can be ambiguous: a 2007 recovery storage group database has its original's name)."""
+        if str(name) in self.databases:
+            return self.databases[str(name)]
+        found = self.find_databases(name)
+        return found[0] if found else None
+
+    def find_databases(self, identity: str) -> list[exchange_model.DatabaseObject]:
+        """Every database a DatabaseIdParameter value matches: a name or GUID, or on 2007 an identity
+        Server\\StorageGroup\\Name (or StorageGroup\\Name)."""
+        key = str(identity).casefold()
+        if "\\" in key:
+            return [d for d in self.databases.values() if d.identity.casefold() == key or d.identity.casefold().endswith("\\" + key)]
+        return [d for d in self.databases.values() if key in (d.name.casefold(), d.guid.casefold())]
+
+    def find_mailbox(self, identity: str) -> exchange_model.MailboxObject | None:
+        """A mailbox user by alias, display name, GUID, DOMAIN\\alias or alias@domain (MailboxIdParameter)."""
+        key = str(identity).casefold().rsplit("\\", maxsplit=1)[-1]
+        key = key.split("@", maxsplit=1)[0] if "@" in key else key
+        return next((m for m in self.mailboxes.values() if key in (m.alias.casefold(), m.display_name.casefold(), m.guid.casefold())), None)
 
     def databases_of(self, server: str) -> list[exchange_model.DatabaseObject]:
         """The databases with a copy on `server` (Get-MailboxDatabase -Server), in name order."""
@@ -203,6 +222,7 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
+                {k: dict(v) for k, v in ex.get("restore_requests", {}).items()},
             )
         return cls(
             name=d["name"],

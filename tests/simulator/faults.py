@@ -5,9 +5,10 @@ truth at run time: `start` copies the estate file's faults into it the first tim
 edits it, and every FaultSet re-reads it when the file changes (mtime/size/inode), so the server picks changes up without a
 restart. Writers take an flock on DIR/control.lock and replace the file atomically.
 
-Layers query with `FaultSet.get(host, name, target)` / `active(host, name)`; counted faults are used up with `consume`.
-Built-in faults (DESIGN.md): service_wont_start, service_stops_after_start, full_volume (applied by host.py);
-drop_connection, slow_host (applied by the transport). Later issues add theirs with register_fault().
+Layers query with `FaultSet.get(host, name, target)` / `active(host, name)`; counted faults are used up with `consume`
+(a `skip` parameter lets that many occasions pass first, so a test can aim at the n-th request of a task).
+Built-in faults (DESIGN.md): service_wont_start, service_stops_after_start, full_volume, restart_during_program (applied by
+host.py and programs/); drop_connection, slow_host (applied by the transport). Later issues add theirs with register_fault().
 """
 
 from __future__ import annotations
@@ -50,12 +51,22 @@ register_fault(
     FaultSpec(
         "drop_connection",
         "transport",
-        "The next `count` Command requests close the TCP connection (at: command = before running it, receive = after).",
+        "The next `count` Command requests (after `skip` more) close the TCP connection (at: command = before running it, receive = after).",
         None,
-        {"count": 1, "at": "command"},
+        {"count": 1, "at": "command", "skip": 0},
     )
 )
 register_fault(FaultSpec("slow_host", "transport", "Every WinRM request is answered `seconds` (simulated) later.", None, {"seconds": 2}))
+register_fault(
+    FaultSpec(
+        "restart_during_program",
+        "program",
+        "The host restarts without a clean shutdown `after` simulated seconds into a run of the program (its file name, e.g. "
+        "Setup.exe): every process ends, the program's unsaved work is lost; events 6008 and Kernel-Power 41 at boot.",
+        "program",
+        {"after": 600, "count": 1},
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -201,12 +212,17 @@ class FaultSet:
             faults[:] = list(new)
 
     def consume(self, host: str, name: str, target: str | None = None) -> Fault | None:
-        """Use one shot of a counted fault (params.count): returns it and decrements, removing it at zero."""
+        """Use one shot of a counted fault (params.count): returns it and decrements, removing it at zero. While its
+        params.skip is above zero the occasion passes instead (None is returned) and skip counts down."""
         if self.get(host, name, target) is None:  # cheap check without the file lock
             return None
         with self._editing() as faults:
             for i, f in enumerate(faults):
                 if f.matches(host, name, target):
+                    skip = int(f.params.get("skip", 0))
+                    if skip > 0:
+                        faults[i] = Fault(f.name, f.host, f.target, {**f.params, "skip": skip - 1})
+                        return None
                     count = int(f.params.get("count", 1))
                     if count <= 1:
                         del faults[i]

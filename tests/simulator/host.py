@@ -551,6 +551,30 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
             self.state.timers = [t for t in self.state.timers if t.kind not in ("shutdown", "boot")]
             self._timer_shutdown(self.clock.time(), {"restart": False})
 
+    def restart_unexpectedly(self) -> None:
+        """The host restarts without a clean shutdown (power loss, a bugcheck, a reset from the hypervisor): every process
+        ends at once and services stop without their events; no 1074 and no 6006 are written. At the next boot Windows finds
+        the dirty shutdown and logs EventLog 6008 ("The previous system shutdown at %1 on %2 was unexpected.") and
+        Kernel-Power 41 (Microsoft KB 2028504, "Windows Kernel event ID 41 error": the check at startup of whether the
+        computer was shut down cleanly)."""
+        with self.lock, self.mutating():
+            self.tick()
+            if self.state.power not in ("on", "shutting_down"):
+                raise WinError(ERROR_SHUTDOWN_IN_PROGRESS)
+            now = self.clock.time()
+            self.state.timers = [t for t in self.state.timers if t.kind not in ("shutdown", "boot")]
+            self._processes.clear()
+            self._open_files = []  # their handles go with them
+            for svc in self.state.services.values():
+                self._set_stopped(svc, now, log=False)
+            self.state.power = "rebooting"
+            self.add_timer(now + self.reboot_seconds, "boot", unexpected=now)
+
+    def process_alive(self, pid: int) -> bool:
+        """Is the process still running (a shutdown or restart ends every process)?"""
+        with self.lock:
+            return pid in self._processes
+
     def power_on(self) -> None:
         with self.lock, self.mutating():
             self.tick()
@@ -615,6 +639,19 @@ class Host(FilesMixin, RegistryMixin, ServicesMixin, SoftwareMixin):
         self.state.power = "on"
         self.state.boot_time = at
         self.write_event("System", "EventLog", 6005, "Information", "The Event log service was started.", time=at)
+        if args.get("unexpected") is not None:  # restart_unexpectedly: the startup check finds the dirty shutdown
+            down = utc(float(args["unexpected"]))
+            when = f"{down.strftime('%I:%M:%S %p').lstrip('0')} on {down.month}/{down.day}/{down.year}"
+            self.write_event("System", "EventLog", 6008, "Error", f"The previous system shutdown at {when} was unexpected.", time=at)
+            self.write_event(
+                "System",
+                "Microsoft-Windows-Kernel-Power",
+                41,
+                "Critical",
+                "The system has rebooted without cleanly shutting down first. This error could be caused if the system stopped "
+                "responding, crashed, or lost power unexpectedly.",
+                time=at,
+            )
         self._apply_pending_features()
         self._apply_file_renames()
         self.clear_pending_reboot()

@@ -338,9 +338,9 @@ class PayloadRunner:
             result.update(_module_result(box["r"]))
         else:
             result.update(failed=True, msg="failure during async watchdog: timed out waiting for module completion")
-        if self.host.boot_time != boot:
+        if self.host.boot_time != boot or not self.host.is_up():
             log.info("%s: async job %s died with the reboot", self.host.name, started["ansible_job_id"])
-            return  # the host rebooted: the watchdog process is gone and never writes its result
+            return  # the host went down (or came back): the watchdog process is gone and never writes its result
         # Set-Content -Encoding UTF8 in Windows PowerShell 5.1 writes a byte order mark
         self.host.write_bytes(results_path, b"\xef\xbb\xbf" + json.dumps(result, separators=(",", ":")).encode("utf-8"))
         if hasattr(self.host, "save"):

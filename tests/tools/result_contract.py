@@ -57,6 +57,10 @@ CONTROLLER: dict[str, Controller] = {
     "exchange_info": Controller(adds=("check_mode", "exchange.release", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")),
     # enrich(): the release table names the build and lists its capabilities; every database judged (a list: not compared)
     "exchange_database_info": Controller(adds=("capabilities", "summary", "exchange.release")),
+    # plugin_utils/_recovery_database.plan judges the raw read (_read) and the applied steps (_steps) into the task's result
+    "exchange_recovery_database": Controller(adds=("exchange.release", "database", "plan", "source", "recovery", "moved_aside")),
+    # plugin_utils/_mailbox_restore judges the raw read and the request's statistics (private keys) into the task's result
+    "exchange_mailbox_restore": Controller(adds=("exchange.release", "method", "source", "target", "request", "target_items", "polls")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(

@@ -25,11 +25,13 @@ fail with "not modelled yet": whoever builds the module that calls one adds its 
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_databases import CAPABILITIES
 from simulator.exchange import model, store
 
 if TYPE_CHECKING:
@@ -807,7 +809,31 @@ def behaviour(name: str) -> Callable[[Behaviour], Behaviour]:
     return register
 
 
+# Cmdlets that came with a service pack of 2010, from the controller's capability table (plugin_utils/_exchange_databases.py:
+# mailbox restore and repair requests since 2010 SP1; the PS pages' "Applicable: Exchange Server 2010" does not say which SP).
+SINCE_2010_SP = {
+    cmdlet.split()[0].lower(): capability.since[1]
+    for capability in CAPABILITIES.values()
+    if capability.since[0] == "2010" and capability.since[1] > 0
+    for cmdlet in capability.cmdlets
+}
+
+
+def available(product: str, version: str, cmdlet: str) -> bool:
+    """Whether a release (product and build) has a cmdlet."""
+    if spec_for(cmdlet, product) is None:
+        return False
+    level = SINCE_2010_SP.get(cmdlet.lower())
+    return not (product == "2010" and level is not None and int(version.split(".")[1]) < level)
+
+
 def run(shell: ExchangeShell, cmdlet: str, args: dict[str, Any]) -> list[dict[str, Any]]:
+    if spec_for(cmdlet, shell.product) is not None and not available(shell.product, shell.version, cmdlet):
+        raise CmdletError(
+            f"The term '{cmdlet}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the "
+            "spelling of the name, or if a path was included, verify that the path is correct and try again.",
+            "CommandNotFoundException",
+        )
     set_name, bound = bind(cmdlet, shell.product, args)
     fn = BEHAVIOURS.get(cmdlet.lower())
     if fn is None:
@@ -821,12 +847,15 @@ def _not_found(shell: ExchangeShell, identity: str) -> CmdletError:
 
 
 def _database(shell: ExchangeShell, identity: str, kind: str | None = None) -> model.DatabaseObject:
+    """DatabaseIdParameter: a name, GUID or (2007) Server\\StorageGroup\\Name; a name several databases have is refused
+    as Exchange refuses it (ManagementObjectAmbiguousException)."""
     org = shell.organization
-    key = str(identity).rsplit("\\", maxsplit=1)[-1]
-    db = org.database(key) if org else None
-    if db is None or (kind is not None and db.kind != kind):
+    found = [d for d in (org.find_databases(identity) if org else []) if kind is None or d.kind == kind]
+    if not found:
         raise _not_found(shell, identity)
-    return db
+    if len(found) > 1:
+        raise CmdletError(f"The operation couldn't be performed because '{identity}' matches multiple entries.", "ManagementObjectAmbiguousException")
+    return found[0]
 
 
 def _server_name(shell: ExchangeShell, identity: str) -> str:
@@ -919,10 +948,7 @@ def get_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]
         server = _server_name(shell, bound["Server"])
         groups = [g for g in groups if g.server == server]
     elif "Identity" in bound:
-        name = str(bound["Identity"]).rsplit("\\", maxsplit=1)[-1].casefold()
-        groups = [g for g in groups if g.name.casefold() == name]
-        if not groups:
-            raise _not_found(shell, bound["Identity"])
+        groups = [storage_group(shell, bound["Identity"])]
     return [
         {
             "Name": g.name,
@@ -958,27 +984,63 @@ def get_exchange_server(shell: ExchangeShell, set_name: str, bound: dict[str, An
 
 @behaviour("Get-MailboxStatistics")
 def get_mailbox_statistics(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """-Database: every mailbox in the store of a mounted database (connected, disconnected and, in a recovery database,
+    the restored ones); -Identity: one mailbox user's mailbox (nothing for a mailbox that holds no content yet, where
+    Exchange warns that the user hasn't logged on)."""
+    if set_name == "Identity":
+        org = shell.organization
+        mailbox = org.find_mailbox(bound["Identity"]) if org else None
+        if mailbox is None or mailbox.database is None:
+            raise _not_found(shell, bound["Identity"])
+        db = org.databases.get(mailbox.database) or _database(shell, mailbox.database, "mailbox")
+        header = mounted_header(shell, db)
+        return [_statistics(m, db) for m in header.get("mailboxes") or [] if store_mailbox_matches(m, mailbox)]
     if set_name != "Database":
         raise NotModelled(f"Get-MailboxStatistics -{set_name}")
     db = _database(shell, bound["Database"], "mailbox")
+    header = mounted_header(shell, db)
+    return [_statistics(m, db) for m in header.get("mailboxes") or []]
+
+
+def mounted_header(shell: ExchangeShell, db: model.DatabaseObject) -> dict[str, Any]:
+    """The header (with the store's mailboxes) of a mounted database; what the store answers for a dismounted one."""
     host = shell.host_of(db.server)
     if host is None or not store.is_mounted(host, db):
         raise CmdletError(f"The database '{db.name}' isn't mounted; mailbox statistics come from a mounted database (modelled).", "MapiExceptionNotFound")
     from simulator.exchange import ese
 
-    header = ese.read_database(host, db.edb_file_path)
-    return [
-        {
-            "DisplayName": m["display_name"],
-            "MailboxGuid": m["guid"],
-            "ItemCount": m.get("items", 0),
-            "TotalItemSize": f"{m.get('size_bytes', 0) / (1 << 20):.2f} MB ({m.get('size_bytes', 0):,} bytes)",
-            "DisconnectReason": m.get("disconnect_reason"),
-            "DisconnectDate": m.get("disconnect_date"),
-            "Database": db.name,
-        }
-        for m in header.get("mailboxes") or []
-    ]
+    return ese.read_database(host, db.edb_file_path)
+
+
+def store_mailbox_matches(entry: dict[str, Any], mailbox: model.MailboxObject) -> bool:
+    """Whether a store mailbox is a mailbox user's (its GUID, else its alias or display name when the seed gave no GUID)."""
+    if str(entry.get("guid", "")).casefold() == mailbox.guid.casefold():
+        return True
+    alias = entry.get("alias")
+    return bool(alias) and str(alias).casefold() == mailbox.alias.casefold() and not entry.get("disconnect_reason")
+
+
+def byte_size(n: int) -> str:
+    """A size as a deserialized ByteQuantifiedSize prints: '3.5 MB (3,670,016 bytes)'."""
+    value, unit = float(n), "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            break
+        value /= 1024
+    shown = f"{int(value)} B" if unit == "B" else f"{value:.{2 if value < 10 else 1}f} {unit}"
+    return f"{shown} ({n:,} bytes)"
+
+
+def _statistics(m: dict[str, Any], db: model.DatabaseObject) -> dict[str, Any]:
+    return {
+        "DisplayName": m["display_name"],
+        "MailboxGuid": m["guid"],
+        "ItemCount": m.get("items", 0),
+        "TotalItemSize": f"{m.get('size_bytes', 0) / (1 << 20):.2f} MB ({m.get('size_bytes', 0):,} bytes)",
+        "DisconnectReason": m.get("disconnect_reason"),
+        "DisconnectDate": m.get("disconnect_date"),
+        "Database": db.name,
+    }
 
 
 @behaviour("Mount-Database")
@@ -1040,6 +1102,221 @@ def set_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, A
 @behaviour("Set-PublicFolderDatabase")
 def set_public_folder_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
     return _set_database(shell, bound, "public_folder")
+
+
+# -- creating and removing databases and storage groups ----------------------------------------------------------------------
+def _created_guid(shell: ExchangeShell, kind: str, name: str) -> str:
+    """A new object's GUID: AD gives every object its own, so one made again under the same name gets another."""
+    org = shell.organization
+    return model.default_guid(org.organization if org else "", kind, f"{name}@{shell.host.clock.time():.6f}")
+
+
+def _install_path(shell: ExchangeShell, server: str) -> str:
+    org = shell.organization
+    return org.servers[server].install_path.rstrip("\\") if org else r"C:\Program Files\Microsoft\Exchange Server\V15"
+
+
+def _used_prefixes(shell: ExchangeShell, server: str) -> set[str]:
+    org = shell.organization
+    if org is None:
+        return set()
+    used = {d.log_prefix.upper() for d in org.databases.values() if server in d.copies}
+    return used | {g.log_prefix.upper() for g in org.storage_groups.values() if g.server == server}
+
+
+def _path_in_use(shell: ExchangeShell, server: str, edb: str, log_folder: str | None) -> str | None:
+    org = shell.organization
+    for other in org.databases.values() if org else []:
+        if server not in other.copies:
+            continue
+        if other.edb_file_path.casefold() == edb.casefold():
+            return f"The database file {edb} is already used by database {other.identity} (modelled)."
+        if log_folder and not other.storage_group and other.log_folder_path.casefold() == log_folder.rstrip("\\").casefold():
+            return f"The log folder {log_folder} is already used by database {other.identity} (modelled)."
+    return None
+
+
+def storage_group(shell: ExchangeShell, identity: str) -> model.StorageGroupObject:
+    """StorageGroupIdParameter: Server\\Name or Name (2007)."""
+    org = shell.organization
+    server, _sep, name = str(identity).rpartition("\\")
+    found = [
+        g
+        for g in (org.storage_groups.values() if org else [])
+        if g.name.casefold() == name.casefold() and (not server or g.server.casefold() == server.split(".", maxsplit=1)[0].casefold())
+    ]
+    if not found:
+        raise _not_found(shell, identity)
+    if len(found) > 1:
+        raise CmdletError(f"The operation couldn't be performed because '{identity}' matches multiple entries.", "ManagementObjectAmbiguousException")
+    return found[0]
+
+
+@behaviour("New-MailboxDatabase")
+def new_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """2010 and later: a mailbox database, or with -Recovery a recovery database (PS New-MailboxDatabase; each database
+    needs a name unique in the organization). The cmdlet makes the log folder (2013+ -SkipDatabaseLogFolderCreation skips
+    that); the EDB is created at the first mount, or is the restored file already at -EdbFilePath. 2007: a database in a
+    storage group, or with -MailboxDatabaseToRecover the database of a recovery storage group, which takes the name of the
+    database it recovers (facts section 4; E07)."""
+    org = shell.organization
+    if org is None:
+        raise CmdletError("There is no Exchange organization in this simulated domain (modelled).")
+    if shell.product == "2007":
+        return _new_storage_group_database(shell, set_name, bound)
+    server = _server_name(shell, bound["Server"])
+    if org.servers[server].version.startswith("8."):
+        raise CmdletError(f"The server {server} runs Exchange 2007; its databases belong to storage groups (modelled).")
+    recovery = set_name == "Recovery"
+    name = bound.get("Name")
+    if not name:
+        raise NotModelled("New-MailboxDatabase -Recovery without -Name")
+    if any(d.name.casefold() == str(name).casefold() for d in org.databases.values()):
+        raise CmdletError(
+            f"A database named '{name}' already exists in the organization; database names are unique (modelled).", "ADObjectAlreadyExistsException"
+        )
+    install = _install_path(shell, server)
+    edb = bound.get("EdbFilePath") or rf"{install}\Mailbox\{name}\{name}.edb"
+    log_folder = str(bound.get("LogFolderPath") or rf"{install}\Mailbox\{name}").rstrip("\\")
+    problem = _path_in_use(shell, server, edb, log_folder)
+    if problem:
+        raise CmdletError(problem)
+    if bound.get("WhatIf"):
+        return []
+    db = model.DatabaseObject(
+        name=str(name),
+        server=server,
+        guid=_created_guid(shell, "database", str(name)),
+        edb_file_path=edb,
+        log_folder_path=log_folder,
+        system_folder_path=log_folder,
+        log_prefix=model.next_log_prefix(_used_prefixes(shell, server)),
+        recovery=recovery,
+        mount_at_startup=not recovery,
+        copies=[server],
+    )
+    org.databases[db.name] = db
+    host = shell.host_of(server)
+    if host is not None and not bound.get("SkipDatabaseLogFolderCreation"):
+        with host.mutating():
+            host.mkdir(log_folder)
+    shell.save_domain()
+    return [database_object(shell, db, False)]
+
+
+def _new_storage_group_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    org = shell.organization
+    group = storage_group(shell, bound["StorageGroup"])
+    if set_name == "Recovery":
+        if not group.recovery:
+            raise CmdletError(f"The storage group {group.identity} isn't a recovery storage group; -MailboxDatabaseToRecover needs one (modelled).")
+        original = _database(shell, bound["MailboxDatabaseToRecover"], "mailbox")
+        if original.recovery:
+            raise CmdletError(f"{original.identity} is itself a recovery storage group database (modelled).")
+        name = original.name
+    else:
+        if group.recovery:
+            raise CmdletError(f"{group.identity} is a recovery storage group: add a database to it with -MailboxDatabaseToRecover (modelled).")
+        name = str(bound["Name"])
+    if any(d.storage_group == group.name and d.server == group.server and d.name.casefold() == name.casefold() for d in org.databases.values()):
+        raise CmdletError(f"The storage group {group.identity} already has a database named '{name}' (modelled).", "ADObjectAlreadyExistsException")
+    edb = bound.get("EdbFilePath") or rf"{group.log_folder_path}\{name}.edb"
+    problem = _path_in_use(shell, group.server, edb, None)
+    if problem:
+        raise CmdletError(problem)
+    if bound.get("WhatIf"):
+        return []
+    db = model.DatabaseObject(
+        name=name,
+        server=group.server,
+        guid=_created_guid(shell, "database", f"{group.identity}\\{name}"),
+        edb_file_path=edb,
+        log_folder_path=group.log_folder_path,
+        system_folder_path=group.system_folder_path,
+        log_prefix=group.log_prefix,
+        storage_group=group.name,
+        recovery=group.recovery,
+        mount_at_startup=not group.recovery,  # databases in a recovery storage group never mount at startup (E07)
+        circular_logging=group.circular_logging,
+        copies=[group.server],
+    )
+    org.databases[db.identity if db.name in org.databases else db.name] = db
+    shell.save_domain()
+    return [database_object(shell, db, False)]
+
+
+@behaviour("New-StorageGroup")
+def new_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """2007: a storage group, or with -Recovery the server's recovery storage group (one per server; its logs use the
+    prefix R00 - E07, lower confidence). The cmdlet makes the log and system folders."""
+    org = shell.organization
+    if org is None:
+        raise CmdletError("There is no Exchange organization in this simulated domain (modelled).")
+    server = _server_name(shell, bound["Server"])
+    name = str(bound["Name"])
+    if any(g.server == server and g.name.casefold() == name.casefold() for g in org.storage_groups.values()):
+        raise CmdletError(f"The storage group {server}\\{name} already exists (modelled).", "ADObjectAlreadyExistsException")
+    recovery = bool(bound.get("Recovery"))
+    existing = next((g for g in org.storage_groups.values() if g.server == server and g.recovery), None)
+    if recovery and existing is not None:
+        raise CmdletError(f"The server {server} already has a recovery storage group, {existing.name}; a server has one (modelled).")
+    install = _install_path(shell, server)
+    log_folder = str(bound.get("LogFolderPath") or rf"{install}\Mailbox\{name}").rstrip("\\")
+    system_folder = str(bound.get("SystemFolderPath") or log_folder).rstrip("\\")
+    if bound.get("WhatIf"):
+        return []
+    group = model.StorageGroupObject(
+        name=name,
+        server=server,
+        log_folder_path=log_folder,
+        system_folder_path=system_folder,
+        log_prefix="R00" if recovery else model.next_log_prefix(_used_prefixes(shell, server)),
+        recovery=recovery,
+        circular_logging=bool(bound.get("CircularLoggingEnabled", False)),
+    )
+    org.storage_groups[name if name not in org.storage_groups else group.identity] = group
+    host = shell.host_of(server)
+    if host is not None:
+        with host.mutating():
+            host.mkdir(log_folder)
+            host.mkdir(system_folder)
+    shell.save_domain()
+    return get_storage_group(shell, "Identity", {"Identity": group.identity})
+
+
+@behaviour("Remove-MailboxDatabase")
+def remove_mailbox_database(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    """Removes the database object; the files stay where they are (Exchange says to remove them by hand). Refused while
+    the database is mounted or holds mailbox users (modelled wording)."""
+    org = shell.organization
+    db = _database(shell, bound["Identity"], "mailbox")
+    host = shell.host_of(db.server)
+    if host is not None and store.is_mounted(host, db):
+        raise CmdletError(f"The database {db.identity} is mounted; dismount it before removing it (modelled).")
+    users = sorted(m.alias for m in org.mailboxes.values() if m.database is not None and org.databases.get(m.database) is db)
+    if users:
+        raise CmdletError(f"This mailbox database contains one or more mailboxes ({', '.join(users)}) (modelled).")
+    if bound.get("WhatIf"):
+        return []
+    key = next(k for k, v in org.databases.items() if v is db)
+    del org.databases[key]
+    shell.save_domain()
+    return []
+
+
+@behaviour("Remove-StorageGroup")
+def remove_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    org = shell.organization
+    group = storage_group(shell, bound["Identity"])
+    inside = sorted(d.name for d in org.databases.values() if d.server == group.server and d.storage_group == group.name)
+    if inside:
+        raise CmdletError(f"The storage group {group.identity} still contains databases ({', '.join(inside)}); remove them first (modelled).")
+    if bound.get("WhatIf"):
+        return []
+    key = next(k for k, v in org.storage_groups.items() if v is group)
+    del org.storage_groups[key]
+    shell.save_domain()
+    return []
 
 
 # -- repair requests (PS New-MailboxRepairRequest, Get-MailboxRepairRequest) ------------------------------------------------
@@ -1156,3 +1433,7 @@ def get_mailbox_repair_request(shell: ExchangeShell, set_name: str, bound: dict[
         }
         for r in requests
     ]
+
+
+# The Mailbox Replication service's restore requests and Restore-Mailbox register their behaviours from their own module.
+importlib.import_module("simulator.exchange.mrs")

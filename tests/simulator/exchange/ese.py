@@ -238,7 +238,7 @@ def soft_recover(
     logs = stream(host, log_folder, prefix)
     if not logs:
         raise EseError(-528, f"no {prefix} logs in {log_folder}")
-    attached = _attached_databases(logs, database_dir, host)
+    attached = attached_databases(logs, database_dir, host)
     if only is not None:
         attached = [p for p in attached if p.casefold() == only.casefold()] or [only]
     headers: dict[str, dict[str, Any]] = {}
@@ -290,7 +290,8 @@ def soft_recover(
     return Recovery(recovered, (lowest_needed, last), lost_after)
 
 
-def _attached_databases(logs: list[LogFile], database_dir: str | None, host: Host) -> list[str]:
+def attached_databases(logs: list[LogFile], database_dir: str | None, host: Host) -> list[str]:
+    """The database files a recovery of `logs` opens: those the logs attach, or their namesakes in `database_dir`."""
     recorded: list[str] = []
     for lf in logs:
         for p in lf.attached:

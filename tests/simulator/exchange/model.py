@@ -12,6 +12,8 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
                                 recovery: false, circular_logging: false}
         databases:
           DB01:
+            name: DB01                   # default: the key (a 2007 recovery storage group database has its original's
+                                         # name: give it another key and the name here)
             server: EX01                 # the server hosting the (active) database
             kind: mailbox                # mailbox | public_folder (public folder databases: 2007 and 2010 only)
             edb_file_path: 'D:\\DB01\\DB01.edb'
@@ -114,6 +116,22 @@ class DatabaseObject:
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
 
+    @property
+    def identity(self) -> str:
+        """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
+        group database has the name of the database it recovers, so only the identity tells them apart."""
+        return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
+
+
+def next_log_prefix(used: set[str]) -> str:
+    """The lowest E00-EFF prefix not in `used` (upper case): the prefix a new database or storage group gets on a server
+    (modelled: Exchange numbers the log streams of a server E00, E01, ...)."""
+    for n in range(256):
+        prefix = f"E{n:02X}"
+        if prefix not in used:
+            return prefix
+    raise ModelError("no free log prefix on the server (E00-EFF are all in use)")
+
 
 @dataclass
 class MailboxObject:
@@ -173,6 +191,7 @@ def _timespan(where: str, value: Any) -> str:
 
 _SG_KEYS = {"server", "log_folder_path", "system_folder_path", "log_prefix", "recovery", "circular_logging"}
 _DB_KEYS = {
+    "name",
     "server",
     "kind",
     "guid",
@@ -279,7 +298,7 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
         if kind == "public_folder" and "mailbox_retention" in spec:
             raise ModelError(f"{where}.mailbox_retention: public folder databases have no mailbox retention")
         db = DatabaseObject(
-            name=str(name),
+            name=str(spec.get("name", name)),
             server=server,
             guid=str(spec.get("guid") or default_guid(organization, "database", str(name))),
             edb_file_path=edb,

@@ -7,7 +7,9 @@ mounted only while MSExchangeIS runs (stopping the service dismounts everything,
 Mount (PS Mount-Database, Set-MailboxDatabase -AllowFileRestore; facts section 4):
 - the EDB must exist; without it, -Force creates a new empty database (dial tone) - anything else is refused;
 - a file whose database GUID is not the AD object's is refused unless AllowFileRestore is $true ("You can't mount a
-  database that doesn't match the database entry in Active Directory");
+  database that doesn't match the database entry in Active Directory") or the database is a recovery database (2010 and
+  later: it mounts a restored copy of any database, ODX DR/recovery-databases.md); only one recovery database is mounted
+  on a server at a time (same page);
 - a Dirty Shutdown database is recovered from its own log folder first (the store replays the logs as eseutil /r does);
   required logs missing -> "Unable to mount database. (hr=0x80004005, ec=-543)", a hole -> ec=-528, still dirty -> -550;
 - mounting rolls the log stream: the current log becomes numbered and a new current log starts; the header then says
@@ -26,7 +28,8 @@ Seeds (hosts.<H>.state):
         size_mb: 2
         damaged: false               # pages with checksum errors
         matches: true                # false: the file is another database's (its GUID differs from the AD object's)
-        mailboxes: [{display_name: Alice, guid: ..., items: 120, size_mb: 35, disconnect_reason: Disabled, disconnect_date: 2026-10-01}]
+        mailboxes: [{display_name: Alice, guid: ..., alias: alice, items: 120, size_mb: 35, bad_items: 0, disconnect_reason: Disabled,
+                     disconnect_date: 2026-10-01}]
     ese_files:                       # ESE files anywhere (backups): a database file, or a log folder
       'D:\\Backups\\DB01\\DB01.edb': {database: DB01, state: dirty, log_required: [140, 145], size_mb: 2}
       'D:\\Backups\\DB01\\Logs': {logs: {database: DB01, first: 140, last: 145, current: false}}
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 MB = 1 << 20
 _DB_SEED_KEYS = {"mounted", "files", "state", "log_required", "logs", "size_mb", "damaged", "matches", "mailboxes"}
 _LOG_KEYS = {"first", "last", "missing", "damaged", "current", "database", "prefix"}
-_MAILBOX_KEYS = {"display_name", "guid", "items", "size_mb", "disconnect_reason", "disconnect_date", "alias"}
+_MAILBOX_KEYS = {"display_name", "guid", "items", "size_mb", "disconnect_reason", "disconnect_date", "alias", "bad_items"}
 DISCONNECT_REASONS = ("Disabled", "SoftDeleted")
 
 
@@ -90,11 +93,19 @@ def mount(host: Host, db: DatabaseObject, *, force: bool = False, accept_data_lo
                 )
             _create_empty(host, db)
         header = ese.read_database(host, db.edb_file_path)
-        if str(header.get("guid", "")).casefold() != db.guid.casefold() and not _allow_file_restore(host, db):
+        foreign = str(header.get("guid", "")).casefold() != db.guid.casefold()
+        if foreign and not _allow_file_restore(host, db) and not _recovery_database(db):
             raise StoreError(
                 f"Couldn't mount the database that you specified. Specified database: {db.name}; Error code: the database file "
                 f"doesn't match the database entry in Active Directory; set AllowFileRestore to $true to mount it (modelled)."
             )
+        if _recovery_database(db):
+            other = next((d for d in _recovery_databases(host) if d.guid != db.guid and is_mounted(host, d)), None)
+            if other is not None:
+                raise StoreError(
+                    f"Couldn't mount the database that you specified. Specified database: {db.name}; Error code: only one recovery "
+                    f"database can be mounted on a server at a time, and {other.name} is mounted (modelled)."
+                )
         if header.get("damaged"):
             raise StoreError(_mapi(db, -1018))
         if header["state"] != ese.CLEAN:
@@ -135,8 +146,20 @@ def dismount(host: Host, db: DatabaseObject) -> None:
 
 def _allow_file_restore(host: Host, db: DatabaseObject) -> bool:
     org = organization(host)
-    current = org.database(db.name) if org else None
+    current = org.database(db.guid) if org else None
     return bool((current or db).allow_file_restore)
+
+
+def _recovery_database(db: DatabaseObject) -> bool:
+    """A recovery database of 2010 and later: it mounts a restored copy of any database of the organization ("A recovered
+    database mounted as an RDB isn't tied to the original mailbox in any way", ODX DR/recovery-databases.md). A 2007
+    recovery storage group database needs AllowFileRestore instead (facts section 4)."""
+    return db.recovery and not db.storage_group
+
+
+def _recovery_databases(host: Host) -> list[DatabaseObject]:
+    org = organization(host)
+    return [d for d in org.databases.values() if _recovery_database(d) and host.name.upper() in d.copies] if org else []
 
 
 def _mapi(db: DatabaseObject, code: int) -> str:
@@ -245,6 +268,9 @@ def _check_file_seed(key: str, spec: Any, allowed: set[str]) -> str | None:
             return f"{key}.mailboxes[{i}].{unknown[0]}: unknown key (allowed: {', '.join(sorted(_MAILBOX_KEYS))})"
         if "display_name" not in mailbox:
             return f"{key}.mailboxes[{i}].display_name: required"
+        for count in ("items", "bad_items"):
+            if count in mailbox and (isinstance(mailbox[count], bool) or not isinstance(mailbox[count], int) or mailbox[count] < 0):
+                return f"{key}.mailboxes[{i}].{count}: expected a number of items (0 or more), got {mailbox[count]!r}"
         reason = mailbox.get("disconnect_reason")
         if reason is not None and reason not in DISCONNECT_REASONS:
             return f"{key}.mailboxes[{i}].disconnect_reason: expected one of {', '.join(DISCONNECT_REASONS)}, got {reason!r}"
@@ -349,6 +375,7 @@ def _mailbox(spec: dict[str, Any]) -> dict[str, Any]:
         "size_bytes": int(float(spec.get("size_mb", 0)) * MB),
         "disconnect_reason": spec.get("disconnect_reason"),
         "disconnect_date": str(spec["disconnect_date"]) if spec.get("disconnect_date") is not None else None,
+        "bad_items": int(spec.get("bad_items", 0)),  # corrupted items a restore meets (BadItemLimit)
     }
 
 

@@ -17,6 +17,12 @@ A program:
         return 0                               # the exit code
 
 Batch files (.bat/.cmd) run through the cmd program; any other file is not a valid Win32 application (193).
+
+A program is a process while it runs, and a shutdown or restart ends every process: a program that is waiting (`ctx.sleep`)
+when its host goes down stops there, and what it had not written yet is lost. The `restart_during_program` fault
+(target: the program's file name) restarts the host without a clean shutdown `after` simulated seconds into the program's
+run. The caller of a program ended that way gets exit code 1067 (ERROR_PROCESS_ABORTED); on Windows the caller - the
+module's PowerShell, an async job - ends with it, so nothing it returns afterwards reaches the controller.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ if TYPE_CHECKING:
 
 MARKER = "#!simulator-program"
 _EXTENSIONS = (".com", ".exe", ".bat", ".cmd")
+RESTART_FAULT = "restart_during_program"
+ERROR_PROCESS_ABORTED = 1067  # "The process terminated unexpectedly."
+
+
+class ProcessTerminated(Exception):
+    """The program's process was ended (its host shut down or restarted) while it ran."""
 
 
 @dataclass
@@ -57,7 +69,8 @@ class ProcessContext:
     env: dict[str, str]
     user: str
     stdin: str = ""
-    pid: int = 0  # set once the process runs
+    pid: int = 0  # the process id while it runs (0: not registered)
+    started: float = 0.0  # simulated time the process started
     _out: io.StringIO = field(default_factory=io.StringIO, repr=False)
     _err: io.StringIO = field(default_factory=io.StringIO, repr=False)
 
@@ -68,8 +81,27 @@ class ProcessContext:
         self._err.write(text)
 
     def sleep(self, sim_seconds: float) -> None:
-        """Take simulated time (sim_seconds * time_scale real seconds)."""
-        self.host.clock.sleep(sim_seconds)
+        """Take simulated time (sim_seconds * time_scale real seconds). Raises ProcessTerminated when the host went down
+        meanwhile, or when the restart_during_program fault restarts it during this wait."""
+        clock = self.host.clock
+        name = self.exe.replace("/", "\\").rsplit("\\", 1)[-1]
+        fault = self.host.fault(RESTART_FAULT, name) if self.pid else None
+        if fault is not None:
+            at = self.started + float(fault.params.get("after", 0))
+            if clock.time() + sim_seconds >= at and self._restart_now(name, at):
+                raise ProcessTerminated(self.pid)
+        clock.sleep(sim_seconds)
+        if self.pid and not self.host.process_alive(self.pid):
+            raise ProcessTerminated(self.pid)
+
+    def _restart_now(self, name: str, at: float) -> bool:
+        """Wait until the fault's moment and restart the host (False when the fault is gone meanwhile)."""
+        faults = self.host.faults
+        if faults is not None and faults.consume(self.host.name, RESTART_FAULT, name) is None:
+            return False
+        self.host.clock.sleep_until(at)
+        self.host.restart_unexpectedly()
+        return True
 
     def run(self, command_line: str, cwd: str | None = None) -> ProcessResult:
         """Start a child process with this process's user and environment."""
@@ -220,11 +252,14 @@ def run(host: Host, command_line: str, *, cwd: str | None = None, env: dict[str,
     if fn is None:
         return ProcessResult(1, "", f"{exe}: program kind {kind!r} is not modelled by the simulator\r\n")
     ctx = ProcessContext(host, argv, args, exe, command_line, cwd, env, user, stdin)
-    pid = ctx.pid = host.start_process(exe, command_line, user)  # a process while it runs (Win32_Process sees it)
+    ctx.pid = host.start_process(exe, command_line, user)  # a process while it runs (Win32_Process sees it)
+    ctx.started = host.clock.time()
     try:
         rc = fn(ctx)
+    except ProcessTerminated:
+        rc = ERROR_PROCESS_ABORTED
     finally:
-        host.end_process(pid)
+        host.end_process(ctx.pid)
     return ProcessResult(int(rc), ctx._out.getvalue(), ctx._err.getvalue())
 
 
@@ -232,9 +267,11 @@ __all__ = [
     "BOOT_HOOKS",
     "MARKER",
     "REGISTRY",
+    "RESTART_FAULT",
     "SERVICE_ENTRIES",
     "ProcessContext",
     "ProcessResult",
+    "ProcessTerminated",
     "boot_hook",
     "join_command_line",
     "marker",

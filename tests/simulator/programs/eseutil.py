@@ -253,11 +253,12 @@ def _recover(ctx: ProcessContext, rest: list[str]) -> None:
     if database is not None:
         ctx.out(f"   Database Directory: {database if isinstance(database, str) else '<current directory>'}{_NL}")
     ctx.out(f"{_NL}Performing soft recovery...")
-    for lf in ese.stream(ctx.host, log_folder, base):
-        for path in lf.attached:
-            if ese.locked(ctx.host, path):
-                raise ese.EseError(-1032, f"{path} is mounted")
     logs = ese.stream(ctx.host, log_folder, base)
+    # the databases recovery opens: those the logs attach, found in /d's folder when it is given (a redirected recovery
+    # leaves the mounted original alone)
+    for path in ese.attached_databases(logs, db_dir, ctx.host):
+        if ese.locked(ctx.host, path):
+            raise ese.EseError(-1032, f"{path} is mounted")
     ctx.sleep(2 + 0.1 * len(logs))
     ese.soft_recover(ctx.host, base, log_folder, system_folder, db_dir, allow_loss=bool(switches.get("a")), ignore_mismatch=bool(switches.get("i")))
     ctx.out(_NL + _PROGRESS.format(title="Restore Status") + _NL)

@@ -97,8 +97,8 @@ def test_repair_request_values_and_cmdlets_per_release(ex01: Host) -> None:
 
 
 class _FakeShell:
-    def __init__(self, product: str) -> None:
-        self.product = product
+    def __init__(self, product: str, version: str = "14.3.123.4") -> None:
+        self.product, self.version = product, version
 
 
 # -- isinteg --------------------------------------------------------------------------------------------------------------------

@@ -153,3 +153,27 @@ def test_recover_server_twin_returns_what_the_controller_judges(tmp_path: Path) 
     assert missing["failed"] is True and missing["msg"] == r"Failed to find Exchange Setup at E:\Nope.exe"
     bare = twin(host, "exchange_dr.recovery.recover_server", setup_path=MEDIA)
     assert bare["failed"] is True and "action plugin" in bare["msg"]
+
+
+def test_a_host_restart_during_setup_ends_it_and_the_rerun_resumes(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    from simulator.faults import make_fault
+
+    boot = host.boot_time
+    host.estate.faults.switch_on(make_fault("restart_during_program", "EX01", "Setup.exe", {"after": 1200}))
+    rc, _out, log = setup(host, *NEW)
+    assert rc == 1067  # the caller sees the process aborted (on Windows the caller ends with it)
+    assert host.processes() == []  # a restart ends every process
+    assert host.estate.faults.get("EX01", "restart_during_program") is None  # used up
+    host.clock.sleep(host.reboot_seconds + 1)
+    assert host.is_up() and host.boot_time > boot
+    system = [(e.source, e.event_id) for e in host.events("System", since=boot)]
+    assert ("EventLog", 6008) in system and ("Microsoft-Windows-Kernel-Power", 41) in system
+    assert ("EventLog", 6006) not in system and ("User32", 1074) not in system  # no clean shutdown was logged
+    # Setup stopped half-way through its components: the log has no outcome and the role keys keep the resume markers
+    assert "completed successfully" not in log and "didn't complete" not in log and "Processing component" in log
+    info = twin(host, "exchange_dr.recovery.exchange_info")
+    assert info["exchange"]["incomplete"] and not info["exchange"]["configured"]
+    rc, _out, log = setup(host, *NEW)
+    assert rc == 0 and log.count("Starting Microsoft Exchange Server") == 2
+    assert twin(host, "exchange_dr.recovery.exchange_info")["exchange"]["configured"]

@@ -11,7 +11,8 @@ from simulator.faults import SPECS, FaultSet, FaultSpec, fault_from_dict, make_f
 
 def test_builtin_faults_and_their_defaults() -> None:
     assert {"service_wont_start", "service_stops_after_start", "drop_connection", "full_volume", "slow_host"} <= set(SPECS)
-    assert make_fault("drop_connection", "EX01").params == {"count": 1, "at": "command"}
+    assert make_fault("drop_connection", "EX01").params == {"count": 1, "at": "command", "skip": 0}
+    assert make_fault("restart_during_program", "EX01", "Setup.exe").params == {"after": 600, "count": 1}
     assert make_fault("slow_host", "EX01", params={"seconds": 5}).params == {"seconds": 5}
     assert SPECS["drop_connection"].layer == "transport" and SPECS["full_volume"].layer == "host"
 
@@ -70,6 +71,16 @@ def test_consume_counts_down_and_switches_off(tmp_path) -> None:
     assert faults.consume("EX01", "drop_connection") is not None
     assert faults.consume("EX01", "drop_connection") is None
     assert json.loads((tmp_path / "control.json").read_text()) == {"faults": []}
+
+
+def test_skip_lets_occasions_pass_before_the_counted_ones(tmp_path) -> None:
+    faults = FaultSet.for_state_dir(tmp_path)
+    faults.switch_on(make_fault("drop_connection", "EX01", params={"skip": 2, "at": "receive"}))
+    assert faults.consume("EX01", "drop_connection") is None
+    assert faults.consume("EX01", "drop_connection") is None
+    assert faults.get("EX01", "drop_connection").params["skip"] == 0
+    assert faults.consume("EX01", "drop_connection").params["at"] == "receive"  # the third occasion is hit
+    assert faults.consume("EX01", "drop_connection") is None and faults.all() == []
 
 
 def test_later_issues_can_register_faults() -> None:

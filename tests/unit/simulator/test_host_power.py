@@ -172,3 +172,18 @@ def test_clock_persists(tmp_path) -> None:
     clock.sleep(3600)
     again = Clock.load(path, 0.0001)
     assert again.time() - time.time() > 3500  # an hour ahead of the wall clock, as the estate was
+
+
+def test_an_unexpected_restart_ends_processes_and_is_logged_at_boot(host) -> None:
+    boot = host.boot_time
+    pid = host.start_process(r"C:\Tools\long.exe", "long.exe", "Administrator")
+    assert any(s.state == "running" for s in host.services())
+    host.restart_unexpectedly()
+    assert not host.is_up() and not host.process_alive(pid)
+    assert all(s.state == "stopped" for s in host.services())
+    wait_until_up(host)
+    events = [(e.source, e.event_id, e.level) for e in host.events("System", since=boot)]
+    assert ("EventLog", 6008, "Error") in events and ("Microsoft-Windows-Kernel-Power", 41, "Critical") in events
+    assert not any(e[1] in (1074, 6006) for e in events)
+    message = next(e.message for e in host.events("System", event_id=6008))
+    assert message.startswith("The previous system shutdown at ") and message.endswith(" was unexpected.")

@@ -228,6 +228,49 @@ def test_losing_the_job_fails_with_what_happened(monkeypatch: pytest.MonkeyPatch
     assert result["failed"] is True and result["msg"].startswith("Lost track of Exchange Setup (job j123.4567)")
 
 
+def _dropping_polls(host: Host, drops: int, *, unfinished_after: int | None = None) -> None:
+    """The first `drops` polls raise what a dropped TCP connection raises in pywinrm/requests (an OSError, not an
+    AnsibleConnectionFailure); with `unfinished_after`, the job then stays unfinished for good (its watchdog died)."""
+    original = host.execute
+    state = {"drops": drops}
+
+    def execute(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        if module_name == "ansible.legacy.async_status" and module_args.get("mode") != "cleanup":
+            if state["drops"]:
+                state["drops"] -= 1
+                host.calls.append((module_name, module_args, wrap_async))
+                raise ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+            if unfinished_after is not None:
+                host.calls.append((module_name, module_args, wrap_async))
+                return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567"}
+        return original(module_name, module_args, wrap_async)
+
+    host.execute = execute  # type: ignore[method-assign]
+
+
+def test_a_dropped_connection_while_setup_runs_is_polled_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    running = fresh(setup_processes=[{"pid": 4124, "name": "Setup.exe", "path": r"E:\Setup.exe"}])
+    host = Host([fresh(), running], run=recorded("run_success"), polls_before_done=1)
+    _dropping_polls(host, 2)
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
+    assert not result.get("failed"), result["msg"]
+    polls = [m for m in host.modules() if m == "ansible.legacy.async_status"]
+    assert len(polls) == 2 + 1 + 1 + 1  # two dropped, one unfinished, one finished, the cleanup
+    # after the drops one read checked that Setup still runs, then polling went on
+    assert host.modules().count("exchange_dr.recovery.exchange_info") == 2
+
+
+def test_a_job_whose_setup_died_with_a_restart_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh(), fresh(exchange__incomplete=True)], run=recorded("run_success"))
+    _dropping_polls(host, 1, unfinished_after=0)
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
+    assert result["failed"] is True
+    assert result["msg"].startswith("Exchange Setup (job j123.4567) ended without a result after ")
+    assert "no Exchange Setup process runs on EX01 any more (the host restarted or Setup was stopped)" in result["msg"]
+    assert "Run again: Setup resumes where it stopped" in result["msg"]
+    assert host.modules().count("ansible.legacy.async_status") == 3  # the dropped poll, the unfinished one, one re-read
+
+
 def test_arguments_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     host = Host([fresh()])
     result = run(

@@ -63,6 +63,22 @@ def test_interrupted_after_setup_needs_only_the_reboot() -> None:
     assert plan["run"] == ["preflight", "reboot", "verify", "final_verify"]
 
 
+def test_a_rerun_after_a_service_would_not_start_verifies_again() -> None:
+    """A run that stopped at verify (MSExchangeTransport would not start) left Exchange configured with the service stopped:
+    final_verify only reads, so the rerun needs verify (which starts it), or it could never complete."""
+    info = recovered()
+    info["services"] = [
+        {"name": "MSExchangeIS", "start_mode": "auto", "state": "running"},
+        {"name": "MSExchangeTransport", "start_mode": "auto", "state": "stopped"},
+        {"name": "MSExchangeImap4", "start_mode": "manual", "state": "stopped"},
+    ]
+    plan = plan_host("EX01", info, router={"installed": True, "service_state": "running"})
+    assert plan["run"] == ["preflight", "verify", "email_router", "final_verify"]
+    assert plan["steps"][0]["what"] == "start the Automatic Exchange services that are stopped: MSExchangeTransport"
+    info["services"][1]["state"] = "running"
+    assert "verify" not in plan_host("EX01", info)["run"]
+
+
 def test_interrupted_setup_resumes() -> None:
     info = lost(exchange={"installed": True, "configured": False, "incomplete": True, "version": "15.2.1544.4", "roles": ["Mailbox"], "setup_markers": []})
     plan = plan_host("EX01", info)
@@ -94,6 +110,20 @@ def test_refusals_stop_the_host_before_anything_runs(changes: dict[str, Any], wo
     assert words in plan["refusal"]
     assert plan["run"] == []
     assert plan["lines"] == [f"REFUSED: {plan['refusal']}"]
+
+
+@pytest.mark.parametrize("host", ["EX01", "ex01.contoso.local", "192.0.2.10", "[2001:db8::10]"])
+def test_an_inventory_host_that_reaches_its_own_computer_is_planned(host: str) -> None:
+    assert not plan_host(host, lost())["refused"]
+
+
+def test_an_inventory_host_that_reaches_another_computer_is_refused() -> None:
+    """A typo in ansible_host: the inventory's EX01 reaches FS01. Without the check the plan would be FS01's (and the router
+    phase would install on it)."""
+    plan = plan_host("EX01", lost(computer_name="FS01", ad_server__exists=False), router={"installed": False})
+    assert plan["refused"] and plan["run"] == []
+    assert plan["refusal"].startswith("The inventory host EX01 answers as the computer FS01: its address (ansible_host) reaches another computer")
+    assert "Nothing was changed on FS01" in plan["refusal"]
 
 
 def test_router_only_host() -> None:

@@ -187,6 +187,21 @@ def test_failure_cause_of_loop_and_hidden_results() -> None:
     assert len(many["stderr"]) == 9 and many["stderr"][-1] == "... (12 more lines)"
 
 
+@pytest.mark.parametrize(
+    ("msg", "words"),
+    [
+        ("Task failed: ('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))", "connection to the host was lost"),
+        ("Task failed: Bad HTTP response returned from server. Code 400", "connection to the host was lost"),
+        ("Task failed: ntlm: the specified credentials were rejected by the server", "check ansible_user and ansible_password"),
+    ],
+)
+def test_transport_failures_get_a_hint(msg: str, words: str) -> None:
+    """What the fault matrix showed an operator reads for a dropped connection, a restarted host or a wrong password."""
+    cause = failure_cause({"msg": msg})
+    assert cause["msg"] == msg and words in cause["hint"]
+    assert "hint" not in failure_cause({"msg": "Exchange Setup failed on EX01 (exit code 1)"})
+
+
 def test_message_text_shapes() -> None:
     assert message_text("plain") == "plain"
     assert message_text({"event": {"msg": "from event"}}) == "from event"
