@@ -82,6 +82,25 @@ CONTROLLER: dict[str, Controller] = {
     ),
     # the set is read and compared on the controller: the module's read returns only the raw files (private keys)
     "email_router_config": Controller(adds=("source", "files", "changed_files", "errors")),
+    # the plugin plans every step and judges the run: the module returns only its raw reads and step outcomes (private keys)
+    "exchange_database": Controller(
+        adds=(
+            "database",
+            "server",
+            "release",
+            "action",
+            "plan",
+            "steps",
+            "mounted",
+            "before",
+            "after",
+            "aside",
+            "database_copy",
+            "restored_from",
+            "recovery_verdict",
+            "repair_request",
+        )
+    ),
     # the plugin judges the run (preflight, exit code, log) and returns its own verdict; reboots come from _module_with_reboot
     "recover_server": Controller(
         adds=(

@@ -18,7 +18,8 @@ Sources:
 
 Behaviour is modelled for the cmdlets exchange_database_info uses and for the store operations the next modules build on
 (Get-ExchangeServer, Get-MailboxDatabase, Get-PublicFolderDatabase, Get-StorageGroup, Get-MailboxStatistics,
-Mount-Database, Dismount-Database, Set-MailboxDatabase, Set-PublicFolderDatabase; recipients.py: Get-User, Get-Mailbox,
+Mount-Database, Dismount-Database, Set-MailboxDatabase, Set-PublicFolderDatabase; for exchange_database:
+New-MailboxRepairRequest -Database and Get-MailboxRepairRequest -Database; recipients.py: Get-User, Get-Mailbox,
 Connect-Mailbox, Update-StoreMailboxState, Clean-MailboxDatabase). The others bind their parameters and then
 fail with "not modelled yet": whoever builds the module that calls one adds its behaviour (docs/databases.md, "Plan").
 """
@@ -1388,6 +1389,122 @@ def remove_storage_group(shell: ExchangeShell, set_name: str, bound: dict[str, A
     del org.storage_groups[key]
     shell.save_domain()
     return []
+
+
+# -- repair requests (PS New-MailboxRepairRequest, Get-MailboxRepairRequest) ------------------------------------------------
+# MailboxStoreCorruptionType values per first release, and the ones the page marks "can only be used by itself" (its own
+# examples combine the four 2010 types, so the mark is taken to apply to the later ones). Kept in step with the controller's
+# table in plugin_utils/_database_restore.py (a unit test holds them together).
+CORRUPTION_TYPES = {
+    "SearchFolder": "2010",
+    "AggregateCounts": "2010",
+    "ProvisionedFolder": "2010",
+    "FolderView": "2010",
+    "MessageId": "2010",
+    "MessagePtagCn": "2010",
+    "MissingSpecialFolders": "2013",
+    "ReplState": "2013",
+    "RestrictionFolder": "2013",
+    "RuleMessageClass": "2013",
+    "ScheduledCheck": "2013",
+    "UniqueMidIndex": "2013",
+    "CorruptJunkRule": "2013",
+    "DropAllLazyIndexes": "2013",
+    "FolderACL": "2013",
+    "ImapId": "2013",
+    "LockedMoveTarget": "2013",
+    "CleanupFilesFolder": "2016",
+    "CorruptedPerUserData": "2016",
+    "EmptyFilesFolder": "2016",
+    "ReduceRedundantAI": "2016",
+}
+CORRUPTION_TYPES_ALONE = {
+    "CorruptJunkRule",
+    "DropAllLazyIndexes",
+    "FolderACL",
+    "ImapId",
+    "LockedMoveTarget",
+    "CleanupFilesFolder",
+    "CorruptedPerUserData",
+    "EmptyFilesFolder",
+    "ReduceRedundantAI",
+}
+REPAIR_SECONDS = 120  # simulated time a database-level request stays active (modelled)
+
+
+def _repair_requests(host: Any) -> list[dict[str, Any]]:
+    now = host.clock.time()
+    requests = list((host.state.exchange or {}).get("repair_requests") or [])
+    for request in requests:
+        request["status"] = "Succeeded" if now >= float(request["done_at"]) else "InProgress"
+    return requests
+
+
+@behaviour("New-MailboxRepairRequest")
+def new_mailbox_repair_request(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    if set_name != "Database":
+        raise NotModelled("New-MailboxRepairRequest -Mailbox")
+    order = PRODUCTS.index(shell.product)
+    types = list(bound["CorruptionType"])
+    known = [t for t, since in CORRUPTION_TYPES.items() if PRODUCTS.index(since) <= order]
+    for value in types:
+        match = next((t for t in known if t.casefold() == str(value).casefold()), None)
+        if match is None:
+            raise CmdletError(
+                f"Cannot process argument transformation on parameter 'CorruptionType'. Cannot convert value \"{value}\" to type "
+                "\"Microsoft.Exchange.Data.Mapi.MailboxStoreCorruptionType[]\". Error: \"Unable to match the identifier name "
+                f"{value} to a valid enumerator name. Specify one of the following enumerator names and try again: {', '.join(known)}\"",
+                "ParameterBindingArgumentTransformationException",
+            )
+        if match in CORRUPTION_TYPES_ALONE and len(types) > 1:
+            raise CmdletError(f"The corruption type {match} can only be used by itself (modelled).", "ArgumentException")
+    db = _database(shell, bound["Database"], "mailbox")
+    host = shell.host_of(db.server)
+    if host is None or not store.is_mounted(host, db):
+        raise CmdletError(f"The database '{db.name}' isn't mounted; a repair request runs on a mounted database (modelled).", "MapiExceptionNotFound")
+    if bound.get("WhatIf"):
+        return []
+    with host.mutating():
+        active = [r for r in _repair_requests(host) if r["status"] == "InProgress" and r.get("level") == "database"]
+        if active:
+            raise CmdletError(
+                f"A database-level repair request is already active on {db.server} ({active[0]['database']}): only one can run on a server at a time "
+                "(PS New-MailboxRepairRequest) (modelled wording).",
+                "InvalidOperationException",
+            )
+        request_guid = model.default_guid("repair", db.name, str(host.clock.time()))
+        entry = {
+            "guid": request_guid,
+            "database": db.name,
+            "level": "database",
+            "corruption_types": types,
+            "detect_only": bool(bound.get("DetectOnly")),
+            "created": host.clock.time(),
+            "done_at": host.clock.time() + REPAIR_SECONDS,
+        }
+        state = host.state.exchange
+        state["repair_requests"] = [*list(state.get("repair_requests") or []), entry]
+        host._dirty = True
+    return [{"Identity": f"{db.guid}\\{request_guid}", "RequestGuid": request_guid, "Database": db.name, "Server": db.server, "CorruptionType": types}]
+
+
+@behaviour("Get-MailboxRepairRequest")
+def get_mailbox_repair_request(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) -> list[dict[str, Any]]:
+    if set_name != "Database":
+        raise NotModelled(f"Get-MailboxRepairRequest -{set_name}")
+    db = _database(shell, bound["Database"], "mailbox")
+    host = shell.host_of(db.server)
+    requests = [r for r in _repair_requests(host) if r["database"].casefold() == db.name.casefold()] if host is not None else []
+    return [
+        {
+            "Identity": f"{db.guid}\\{r['guid']}",
+            "RequestGuid": r["guid"],
+            "Database": r["database"],
+            "CorruptionType": r["corruption_types"],
+            "Status": r["status"],
+        }
+        for r in requests
+    ]
 
 
 # The Mailbox Replication service's restore requests and Restore-Mailbox register their behaviours from their own module.
