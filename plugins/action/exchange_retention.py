@@ -89,8 +89,11 @@ class ActionModule(ActionBase):
 
         done: list[str] = []
         rounds = 0
+        reason = None  # the mailbox's disconnect reason before it was connected (the store's view after a sync)
         while planned.steps:
             rounds += 1
+            if planned.reconnect:
+                reason = retention.disconnect_state(planned.reconnect.mailbox) or reason
             applied = self._execute_module(
                 module_name=MODULE, module_args={**module_args, "_operation": "apply", "_plan": {"steps": planned.steps}}, task_vars=task_vars
             )
@@ -113,6 +116,8 @@ class ActionModule(ActionBase):
                 return {**out, "failed": True, "msg": f"{MODULE}: {what}: the cmdlets returned, but the server still needs: " + "; ".join(planned.actions)}
         out.update(retention=planned.after, disconnected=planned.disconnected)
         out["reconnect"] = planned.reconnect.report(done=True) if planned.reconnect else None
+        if out["reconnect"] and reason:
+            out["reconnect"]["disconnect_reason"] = reason
         out["msg"] = f"{what}: " + "; ".join(done)
         return out
 

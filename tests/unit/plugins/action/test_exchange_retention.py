@@ -173,6 +173,7 @@ def test_reconnect_check_then_connect_then_nothing(ex01: Host) -> None:
     real = run(ex01, **args)
     assert real.result["changed"] is True and not real.result.get("failed"), real.result
     assert real.operations == ["read", "apply"] and real.result["reconnect"]["state"] == "connected"
+    assert real.result["reconnect"]["disconnect_reason"] == "Disabled"  # what it was before the task connected it
     bob = ex01.estate.domain.exchange.mailboxes["bob"]
     assert (bob.database, bob.guid) == ("DB01", BOB) and entry(ex01, BOB)["disconnect_reason"] is None
     assert [m["guid"] for m in real.result["disconnected"]] == [OLD_BOB, DAVE]  # the list after the task
@@ -202,6 +203,7 @@ def test_a_mailbox_the_store_does_not_show_disconnected_is_brought_up_to_date_fi
     assert [s["cmdlet"] for c in real.calls[1:] for s in c["args"]["_plan"]["steps"]] == [sync, "Connect-Mailbox"]
     carol = host.estate.domain.exchange.mailboxes["carol"]
     assert (carol.database, carol.guid) == ("DB01", CAROL) and real.result["reconnect"]["state"] == "connected"
+    assert real.result["reconnect"]["disconnect_reason"] == "Disabled"  # as the store marked it after the update
     assert run(host, **args).result["changed"] is False
 
 
