@@ -43,6 +43,13 @@ options:
     description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
     type: bool
     default: true
+  databases:
+    description:
+      - The names of the databases the C(databases) phase brings back on this host (the role
+        C(exchange_dr.recovery.restore_database)); empty - no C(databases) phase.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -73,7 +80,7 @@ _value:
       description: Why, and what to do about it; C(None) when not refused.
       type: str
     phases:
-      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, email_router, final_verify."
+      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, databases, email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -107,12 +114,22 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan import plan_host
 
 
-def dr_plan(info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True) -> dict[str, Any]:
+def dr_plan(
+    info: Any,
+    host: str = "",
+    recover: bool = True,
+    router: dict[str, Any] | None = None,
+    reboot_first: bool = True,
+    *,
+    databases: list[str] | None = None,
+) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first)
+    if databases is not None and (not isinstance(databases, list) or not all(isinstance(d, str) and d for d in databases)):
+        raise AnsibleFilterError(f"dr_plan: databases must be a list of database names, got {databases!r}")
+    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, databases=databases)
 
 
 class FilterModule:
