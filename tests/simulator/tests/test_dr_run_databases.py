@@ -51,7 +51,7 @@ def test_the_databases_phase_is_planned_run_reported_and_idempotent(tmp_path: Pa
             return [store.is_mounted(live, live.estate.domain.exchange.database(n)) for n in ("DB02", "DB03")]
 
         out, report = run("--check")
-        assert "databases: bring back 2 database(s) - DB02, DB03" in out, out[out.find("DR plan for"):][:3000]
+        assert "databases: bring back 2 database(s) - DB02, DB03" in out, out[out.find("DR plan for") :][:3000]
         assert report["outcome"] == "planned" and report["hosts"]["EX01"]["phases"]["databases"] == "changed", report["hosts"]
         assert "DB02: restore (would run in check mode); DB03: recover (would run in check mode)" in out
         assert mounted() == [False, False]
