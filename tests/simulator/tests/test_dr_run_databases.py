@@ -1,7 +1,7 @@
 """End to end: the DR run's `databases` phase with the real ansible-playbook over WinRM, on the restore_database_role
 target's estate (EX01: Exchange 2019 recovered already; DB02 lost with its backup in C:\\Backups, DB03 in Dirty Shutdown with
 every log). The plan (--check) names the phase and changes nothing, the run restores and mounts both databases and the DR
-report records the phase, a second run changes nothing. The run is at -vvv and the shell password never appears."""
+report records the phase, a second run changes nothing; a run without a list has no databases phase. The run is at -vvv and the shell password never appears."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_the_databases_phase_is_planned_run_reported_and_idempotent(tmp_path: Pa
         reports = tmp_path / "reports"
         env = {"ANSIBLE_CALLBACKS_ENABLED": "exchange_dr.recovery.dr_report", "EXCHANGE_DR_REPORT_DIR": str(reports)}
 
-        def run(*args: str) -> tuple[str, dict]:
+        def run(*args: str, variables: Path = variables) -> tuple[str, dict]:
             result = lab.playbook("exchange_dr.recovery.dr_run", "-e", f"@{variables}", "-vvv", *args, env=env)
             assert result.returncode == 0, result.stdout[-6000:]
             assert PASSWORD not in result.stdout, "the password reached the -vvv output"
@@ -64,3 +64,9 @@ def test_the_databases_phase_is_planned_run_reported_and_idempotent(tmp_path: Pa
         out, report = run()
         assert report["hosts"]["EX01"]["phases"]["databases"] == "ok", report["hosts"]
         assert re.search(r"EX01\s+: ok=\d+\s+changed=0", out), out[-3000:]
+
+        # without a list the run has no databases phase: no play, no report column
+        plain = tmp_path / "plain.json"
+        plain.write_text(json.dumps({k: v for k, v in json.loads(variables.read_text()).items() if k != "restore_database_databases"}))
+        out, report = run("--check", variables=plain)
+        assert "databases" not in report["hosts"]["EX01"]["phases"] and "databases:" not in out[out.find("DR plan for") :][:600]
