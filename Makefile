@@ -25,7 +25,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export PATH := $(BIN):$(PATH)
 
 .PHONY: help venv lint yamllint ansible-lint ruff pscheck unit sanity build docs-check changelog-lint \
-        simulator integration molecule test demo bench faults clean distclean constraints
+        simulator integration molecule test demo bench faults soak clean distclean constraints
 
 help:
 	@echo "make demo        run the DR job against a simulated estate and print the report"
@@ -41,6 +41,7 @@ help:
 	@echo "make molecule    molecule/default: the DR run against a simulated estate, with idempotence and testinfra checks"
 	@echo "make bench       benchmarks (printed figures, nothing asserted)"
 	@echo "make faults      the fault matrix: the DR run against each fault, then rerun; writes docs/fault-matrix.md (~15 min)"
+	@echo "make soak        unit + simulator suites 20 times under CPU load, failures per test (RUNS=n SUITES=unit LOAD=n)"
 
 venv: $(STAMP) $(COLLECTION_LINK)
 
@@ -121,6 +122,11 @@ bench: venv
 	$(BIN)/python -m simulator.bench
 	$(BIN)/python -m tests.bench.verify_bench
 	$(BIN)/python -m tests.tools.dr_bench
+
+# Flaky-test hunt: runs the suites RUNS times (default 20) the way `make unit` / `make simulator` do, with LOAD busy-loop
+# processes (default one per CPU) competing for the CPU, and prints the failures per test and per run (tests/tools/soak_tests.py).
+soak: venv
+	$(BIN)/python -m tests.tools.soak_tests $(if $(RUNS),--runs $(RUNS)) $(if $(SUITES),--suites $(SUITES)) $(if $(LOAD),--load $(LOAD))
 
 # The whole DR run against a simulated estate: starts it, prints the plan (--check), runs the DR run, prints the DR report
 # summary, leaves the report files in reports/demo and stops the estate (also on failure).

@@ -15,6 +15,9 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_ver
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._module_argspec import argument_spec
 
 MODULE = "exchange_dr.recovery.exchange_info"
+# What a read depends on. Returned as `read_options`, so a role given an earlier read can tell whether it is its own read
+# (Ansible drops `invocation` from registered results).
+READ_OPTIONS = ("server_name", "setup_path", "target_dir")
 
 
 def release_dict(build: Any) -> dict[str, Any] | None:
@@ -58,4 +61,5 @@ class ActionModule(ActionBase):
             enrich(result)
             # roles see task-level check mode only here (ansible_check_mode reflects --check, not `check_mode: true`)
             result["check_mode"] = bool(self._task.check_mode)
+            result["read_options"] = {key: args.get(key) for key in READ_OPTIONS}
         return result

@@ -4,11 +4,13 @@
 """Controller half of exchange_dr.recovery.recover_server.
 
 Steps (plugin_utils/_module_with_reboot.py drives the restarts between them):
-1. read the host and the AD object (exchange_dr.recovery.exchange_info, one call);
+1. read the host and the AD object (exchange_dr.recovery.exchange_info, one call), or take that read from the
+   `exchange_info` option when it was made earlier in the run with the same options (never after a restart);
 2. judge the preflight (plugin_utils/_exchange_setup.preflight): refuse with a message and run nothing, nothing to do,
    restart first, or run Setup (recover / resume);
-3. build the version-correct command line (setup_command) and run the module as an async job, polling until Setup ends,
-   so no WinRM operation lasts longer than a poll;
+3. build the version-correct command line (setup_command) and run the module as an async job, so a lost connection does
+   not stop Setup; then wait for the job on the host in one module call (`_job`), called again only after a lost
+   connection, instead of an async_status poll every few seconds;
 4. judge the run from ExchangeSetup.log and the registry (judge_setup); on success ask for the restart Setup needs;
 5. after the restart (or at once without one): optionally set the transport services back to Automatic.
 With --diff: the Exchange installation (installed, configured, build, roles) as first read and as last read - after Setup,
@@ -18,6 +20,7 @@ or in check mode as Setup would leave it (plugin_utils/_module_diffs.py).
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 from typing import Any
 
@@ -47,7 +50,38 @@ display = Display()
 
 MODULE = "exchange_dr.recovery.recover_server"
 INFO_MODULE = "exchange_dr.recovery.exchange_info"
-POLL_RETRIES = 5  # consecutive failed polls (connection lost, host busy) before giving up on the job
+POLL_RETRIES = 5  # consecutive failed waits (connection lost, host busy) before giving up on the job
+# What the exchange_info read depends on: a result read with other values of these is not this task's read.
+INFO_OPTIONS = ("server_name", "setup_path", "target_dir")
+INFO_KEYS = ("computer_name", "domain", "exchange", "pending_reboot", "ad_server", "scripting_agent", "media")
+
+
+def given_info(given: Any, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The `exchange_info` option when it is this task's read, else None (read the host).
+
+    A skipped result, or one read with other server_name/setup_path/target_dir (its `read_options`, which the exchange_info
+    action plugin adds; without them it is not known what the read was made with), is not used. Anything that is not an
+    exchange_info result at all is refused, before the host is touched.
+    """
+    if not given or given.get("skipped"):
+        return None
+    if given.get("failed"):
+        raise AnsibleActionFail(f"exchange_info is a failed read ({given.get('msg', 'no message')}); give a successful one or leave it out")
+    missing = [key for key in INFO_KEYS if key not in given]
+    if missing:
+        raise AnsibleActionFail(f"exchange_info is not a result of exchange_dr.recovery.exchange_info: it has no {', '.join(missing)}")
+    read_with = given.get("read_options")
+    if not isinstance(read_with, dict):
+        display.vv("recover_server: exchange_info has no read_options (what it was read with is unknown): reading the host again")
+        return None
+    for key in INFO_OPTIONS:
+        if str(read_with.get(key) or "").casefold() != str(args.get(key) or "").casefold():
+            display.vv(f"recover_server: exchange_info was read with {key}={read_with.get(key)!r}, not {args.get(key)!r}: reading the host again")
+            return None
+    info = copy.deepcopy(given)
+    if "release" not in (info.get("media") or {}):
+        enrich(info)
+    return info
 
 
 class ActionModule(ActionModuleWithReboot):
@@ -63,14 +97,26 @@ class ActionModule(ActionModuleWithReboot):
             result["diff"] = {"before": states["before"], "after": after}
         return result
 
+    def _validate_args(self) -> dict[str, Any]:
+        if "_job" in self._task.args:
+            raise AnsibleActionFail(f"{MODULE}: _job is set by the action plugin, not by tasks")
+        args = super()._validate_args()
+        self._given_info = given_info(args.pop("exchange_info", None), args)
+        return args
+
     def _run_step(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
         if previous is not None and previous.get("_stage") == "setup":
             return self._after_setup(args, task_vars, previous, rebooted=True)
         return self._recover(args, task_vars, after_reboot=previous is not None)
 
     # -- 1 + 2: read and judge ---------------------------------------------------------------------------------------------
-    def _info(self, args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
-        info_args = {k: args[k] for k in ("server_name", "setup_path", "target_dir") if args.get(k)}
+    def _info(self, args: dict[str, Any], task_vars: dict[str, Any], fresh: bool = False) -> dict[str, Any]:
+        """The host's exchange_info: the given read while nothing has changed (the first step), else a new read."""
+        given, self._given_info = getattr(self, "_given_info", None), None  # good once: the task changes the host next
+        if given is not None and not fresh:
+            self._observe(given.get("exchange"))
+            return given
+        info_args = {k: args[k] for k in INFO_OPTIONS if args.get(k)}
         info = self._execute_module(module_name=INFO_MODULE, module_args=info_args, task_vars=task_vars)
         if not info.get("failed"):
             enrich(info)
@@ -85,7 +131,7 @@ class ActionModule(ActionModuleWithReboot):
     def _recover(self, args: dict[str, Any], task_vars: dict[str, Any], after_reboot: bool) -> dict[str, Any]:
         result: dict[str, Any] = {"changed": False, "action": NOTHING, "check": "", "command_line": None, "release": None, "server": None}
         result.update(exit_code=None, elapsed=0, transport_services=[])  # not `rc`: ansible fails any task whose rc is not 0
-        info = self._info(args, task_vars)
+        info = self._info(args, task_vars, fresh=after_reboot)
         if info.get("failed"):
             return {**result, "failed": True, "msg": f"Failed to read the host before recovery: {info.get('msg')}"}
         ad = info.get("ad_server") or {}
@@ -164,13 +210,15 @@ class ActionModule(ActionModuleWithReboot):
 
     # -- 3: the async job --------------------------------------------------------------------------------------------------
     def _run_async(self, module_args: dict[str, Any], task_vars: dict[str, Any], timeout: int, interval: int, args: dict[str, Any]) -> dict[str, Any]:
-        """Start the module as an async job (async_wrapper on the host) and poll async_status until it ends.
+        """Start the module as an async job (async_wrapper on the host), then wait for it on the host (the module's `_job`
+        mode) until it ends: one call, instead of an async_status poll every `interval` seconds. ansible.windows.win_updates
+        waits on its background task the same way (a blocking poll, retried after a connection failure).
 
-        A poll can fail without Setup failing: the connection drops (a VPN, a firewall) or the host restarts. Either way the
-        connection is reset and polling goes on. After such a failure the next poll that finds the job unfinished is
-        followed by one exchange_info read: when no Setup process runs any more, the job can never finish (a restart
-        ends the async job with Setup, and its result file stays "started" for good), so the task fails at once, saying
-        so, instead of polling until the timeout."""
+        A wait can fail without Setup failing: the connection drops (a VPN, a firewall) or the host restarts. Either way the
+        connection is reset and the job is looked at again, at once (a wait of 0 seconds). When that finds it unfinished,
+        one exchange_info read follows: when no Setup process runs any more, the job can never finish (a restart ends the
+        async job with Setup, and its result file stays "started" for good), so the task fails at once, saying so, instead
+        of waiting until the timeout. Otherwise the wait goes on."""
         saved = self._task.async_val
         self._task.async_val = timeout
         try:
@@ -184,44 +232,50 @@ class ActionModule(ActionModuleWithReboot):
         host = task_vars.get("inventory_hostname", "")
         started = time.monotonic()
         misses = 0
-        suspect = False  # a poll failed since Setup was last seen running
+        suspect = False  # a wait failed since Setup was last seen running
         while True:
-            time.sleep(interval)
             elapsed = int(time.monotonic() - started)
-            status = self._poll(jid, async_dir, task_vars)
-            if status.get("failed") and not status.get("finished"):
+            status = self._wait(module_args, jid, async_dir, 0 if suspect else max(timeout - elapsed, 0), task_vars)
+            elapsed = int(time.monotonic() - started)
+            state = status.get("_job") if not status.get("failed") else None
+            if not isinstance(state, dict):
                 misses += 1
                 suspect = True
-                display.vv(f"{host}: polling Exchange Setup job {jid} failed ({misses}/{POLL_RETRIES}): {status.get('msg')}")
+                display.vv(f"{host}: waiting for Exchange Setup job {jid} failed ({misses}/{POLL_RETRIES}): {status.get('msg')}")
                 if misses >= POLL_RETRIES:
                     return {"failed": True, "msg": f"Lost track of Exchange Setup (job {jid}) after {elapsed}s: {status.get('msg')}", "elapsed": elapsed}
+                time.sleep(interval)
                 continue
             misses = 0
-            if status.get("finished"):
+            if state.get("finished"):
                 self._cleanup_job(jid, async_dir, task_vars)
-                return status
+                return dict(state.get("result") or {})
             if suspect:
                 gone = self._setup_gone(args, task_vars)
                 suspect = False
                 if gone is not None:
-                    status = self._poll(jid, async_dir, task_vars)  # it may have ended between the two reads
-                    if status.get("finished"):
+                    status = self._wait(module_args, jid, async_dir, 0, task_vars)  # it may have ended between the two reads
+                    state = status.get("_job") if not status.get("failed") else None
+                    if isinstance(state, dict) and state.get("finished"):
                         self._cleanup_job(jid, async_dir, task_vars)
-                        return status
+                        return dict(state.get("result") or {})
                     msg = (
                         f"Exchange Setup (job {jid}) ended without a result after {elapsed}s: {gone}. Run again: Setup resumes "
                         "where it stopped (see C:\\ExchangeSetupLogs\\ExchangeSetup.log)."
                     )
                     return {"failed": True, "msg": msg, "elapsed": elapsed}
+                continue  # Setup still runs: wait for it again
             display.display(f"{self._task.action}: {host}: Exchange Setup still running ({elapsed}s elapsed)")
-            if elapsed > timeout:
+            if elapsed >= timeout:
                 return {"failed": True, "msg": f"Exchange Setup did not finish within {timeout}s (it keeps running on {host}; job {jid})", "elapsed": elapsed}
 
-    def _poll(self, jid: str, async_dir: str, task_vars: dict[str, Any]) -> dict[str, Any]:
-        """One async_status read; a connection that dropped or a host that restarted is a failed poll, and the connection
-        is reset so that the next poll logs on again (a restarted host has lost its WinRM shells and sessions)."""
+    def _wait(self, module_args: dict[str, Any], jid: str, async_dir: str, seconds: int, task_vars: dict[str, Any]) -> dict[str, Any]:
+        """One wait for the job on the host (at most `seconds`); a connection that dropped or a host that restarted is a failed
+        wait, and the connection is reset so that the next call logs on again (a restarted host has lost its WinRM shells
+        and sessions)."""
+        wait_args = {**module_args, "_job": {"id": jid, "async_dir": async_dir, "wait": seconds}}
         try:
-            return self._execute_module(module_name="ansible.legacy.async_status", module_args={"jid": jid, "_async_dir": async_dir}, task_vars=task_vars)
+            return self._execute_module(module_name=MODULE, module_args=wait_args, task_vars=task_vars)
         except AnsibleActionFail:
             raise
         except Exception as error:  # requests, pywinrm and ansible each raise their own for a lost connection
@@ -250,7 +304,7 @@ class ActionModule(ActionModuleWithReboot):
     def _after_setup(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any], rebooted: bool) -> dict[str, Any]:
         result = {k: v for k, v in previous.items() if k not in ("_do_action_reboot", "_reboot_reason")}
         if args.get("restore_transport_startup"):
-            info = self._info(args, task_vars)
+            info = self._info(args, task_vars, fresh=True)
             if info.get("failed"):
                 return {**result, "failed": True, "msg": f"Failed to read the host after Setup: {info.get('msg')}"}
             result.update(self._restore_transport(info, task_vars))

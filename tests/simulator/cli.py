@@ -191,6 +191,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
     while server_pid(state_dir) is not None and _alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
+            # gone, not just signalled: until then its listeners still hold the addresses a restart wants back
+            for _wait in range(200):
+                if not _alive(pid):
+                    break
+                time.sleep(0.05)
             break
         time.sleep(0.05)
     (state_dir / PID_FILE).unlink(missing_ok=True)

@@ -7,6 +7,12 @@ waits are not counted twice, and when nothing waits the host clock ticks like a 
 
 Everything is in simulated POSIX seconds (float, UTC). The clock persists (offset + pending warp deadline) so a restarted
 server resumes at the same simulated time.
+
+The wall clock the simulated one follows is `time.time`/`time.sleep` under a server. Unit tests that drive a host directly
+(simulator.testing.make_host) give it a `VirtualWall` instead: real time then passes only while something waits in simulated
+time, so what a test sees between two of its own steps no longer depends on how busy the machine is (a timer due 5 simulated
+seconds after a service start cannot fire "in the middle" of the test's next two statements because the CPU was slow).
+The simulated behaviour is the same: the same deadlines, rates and timers, only the source of real time differs.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # Longest single real sleep while waiting, so a waiter notices new deadlines that change the rate.
@@ -29,15 +36,40 @@ class _Checkpoint:
     sim: float  # simulated seconds at the checkpoint
 
 
+class VirtualWall:
+    """A wall clock for tests that moves only when something sleeps on it (thread-safe; no real waiting).
+
+    `time()` starts at the real time of creation; `sleep(s)` adds s. A Clock built on it runs its usual arithmetic, so
+    simulated waits end exactly at their deadlines and nothing happens between a test's steps unless a step waits."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else float(start)
+        self._lock = threading.Lock()
+
+    def time(self) -> float:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._now += max(0.0, seconds)
+
+
 class Clock:
     """Estate-wide simulated clock; thread-safe."""
 
-    def __init__(self, time_scale: float = 1.0, *, offset: float = 0.0, warp_until: float = 0.0, path: Path | None = None) -> None:
+    def __init__(
+        self, time_scale: float = 1.0, *, offset: float = 0.0, warp_until: float = 0.0, path: Path | None = None, wall: VirtualWall | None = None
+    ) -> None:
+        """`wall`: the real-time source (default: the system's `time.time`/`time.sleep`); see VirtualWall."""
         if time_scale <= 0:
             raise ValueError("time_scale must be > 0")
         self.time_scale = float(time_scale)
+        self.wall = wall
+        self._real: Callable[[], float] = wall.time if wall is not None else time.time
+        self._real_sleep: Callable[[float], None] = wall.sleep if wall is not None else time.sleep
         self._lock = threading.Lock()
-        real = time.time()
+        real = self._real()
         self._ck = _Checkpoint(real=real, sim=real + offset)
         self._warp_until = float(warp_until)
         self._path = path
@@ -47,11 +79,15 @@ class Clock:
     def time(self) -> float:
         """Simulated POSIX seconds."""
         with self._lock:
-            return self._sim_at(time.time())
+            return self._sim_at(self._real())
 
     def now(self) -> datetime:
-        """Simulated time as an aware UTC datetime."""
-        return datetime.fromtimestamp(self.time(), UTC)
+        """Simulated time as an aware UTC datetime, truncated to the microsecond. datetime rounds to the nearest one, which
+        can put now() up to half a microsecond after time(): an event written at this instant would then not be "at or
+        after" now(), a query's result depending on the float's last digits."""
+        sim = self.time()
+        moment = datetime.fromtimestamp(sim, UTC)
+        return moment if moment.timestamp() <= sim else moment - timedelta(microseconds=1)
 
     def real_seconds(self, sim_seconds: float) -> float:
         """Real seconds a simulated wait of this length takes (when nothing else is warping time)."""
@@ -74,7 +110,7 @@ class Clock:
         with self._lock:
             if deadline <= self._warp_until:
                 return
-            real = time.time()
+            real = self._real()
             self._ck = _Checkpoint(real=real, sim=self._sim_at(real))
             self._warp_until = deadline
             self._persist_locked()
@@ -87,7 +123,7 @@ class Clock:
             if remaining <= 0:
                 self.save()
                 return
-            time.sleep(min(_MAX_REAL_SLICE, max(remaining * self.time_scale, 0.0005)))
+            self._real_sleep(min(_MAX_REAL_SLICE, max(remaining * self.time_scale, 0.0005)))
 
     def sleep(self, sim_seconds: float) -> None:
         """Block for `sim_seconds` of simulated time (sim_seconds * time_scale real seconds)."""
@@ -97,13 +133,13 @@ class Clock:
     # -- persistence ---------------------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, float]:
         with self._lock:
-            real = time.time()
+            real = self._real()
             return {"time_scale": self.time_scale, "offset": self._sim_at(real) - real, "warp_until": self._warp_until}
 
     def _persist_locked(self) -> None:
         if self._path is None:
             return
-        real = time.time()
+        real = self._real()
         offset = self._sim_at(real) - real
         key = (round(offset, 3), self._warp_until)
         if key == self._persisted:
@@ -117,13 +153,13 @@ class Clock:
             self._persist_locked()
 
     @classmethod
-    def load(cls, path: Path, time_scale: float) -> Clock:
+    def load(cls, path: Path, time_scale: float, wall: VirtualWall | None = None) -> Clock:
         """The clock persisted at `path` (a fresh one if absent); `time_scale` comes from the estate."""
         try:
             data = json.loads(path.read_text())
         except (FileNotFoundError, ValueError):
             data = {}
-        return cls(time_scale, offset=float(data.get("offset", 0.0)), warp_until=float(data.get("warp_until", 0.0)), path=path)
+        return cls(time_scale, offset=float(data.get("offset", 0.0)), warp_until=float(data.get("warp_until", 0.0)), path=path, wall=wall)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -25,7 +25,7 @@ import yaml
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
-from simulator.clock import Clock, atomic_write_text
+from simulator.clock import Clock, VirtualWall, atomic_write_text
 from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
@@ -548,15 +548,16 @@ def resolve_addresses(config: EstateConfig, previous: dict[str, str] | None = No
 class Estate:
     """The hosts of an estate and what they share, bound to a state folder (or to memory-only hosts when state_dir is None)."""
 
-    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True, autosave: bool = True) -> None:
+    def __init__(self, config: EstateConfig, state_dir: Path, *, writable: bool = True, autosave: bool = True, wall: VirtualWall | None = None) -> None:
         """`autosave`: hosts write state.json after every change (handy in unit tests); a server turns it off and saves
-        after every WinRM command and from a background flusher instead (flush())."""
+        after every WinRM command and from a background flusher instead (flush()). `wall`: the clock's source of real
+        time (clock.VirtualWall in unit tests; default the system clock)."""
         self.config = config
         self.state_dir = Path(state_dir)
         self.writable = writable
         self.autosave = autosave and writable
         clock_path = self.state_dir / "clock.json"
-        self.clock = Clock.load(clock_path, config.time_scale)
+        self.clock = Clock.load(clock_path, config.time_scale, wall=wall)
         if not writable:
             self.clock._path = None
         self.faults = FaultSet.for_state_dir(self.state_dir)
@@ -699,9 +700,11 @@ class Estate:
 
 
 # -- state folder ------------------------------------------------------------------------------------------------------------
-def prepare_state_dir(source: str | Path | dict[str, Any] | EstateConfig, state_dir: str | Path, *, force_auto: bool = False) -> Estate:
+def prepare_state_dir(
+    source: str | Path | dict[str, Any] | EstateConfig, state_dir: str | Path, *, force_auto: bool = False, wall: VirtualWall | None = None
+) -> Estate:
     """Validate the estate, resolve addresses (keeping the ones this folder used before), write DIR/estate.yml, put the
-    estate's faults into DIR/control.json the first time, and create the hosts that have no state yet."""
+    estate's faults into DIR/control.json the first time, and create the hosts that have no state yet. `wall`: see Estate."""
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     config = source if isinstance(source, EstateConfig) else load_config(source)
@@ -714,7 +717,7 @@ def prepare_state_dir(source: str | Path | dict[str, Any] | EstateConfig, state_
     atomic_write_text(state_dir / "estate.yml", yaml.safe_dump(config.raw, sort_keys=False, allow_unicode=True))
     if not (state_dir / "control.json").exists():
         FaultSet(state_dir / "control.json").replace_all([f for cfg in config.hosts.values() for f in cfg.faults])
-    estate = Estate(config, state_dir)
+    estate = Estate(config, state_dir, wall=wall)
     estate.create_all()
     return estate
 

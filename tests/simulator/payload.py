@@ -117,13 +117,27 @@ class _FixedJob:
         return self.result
 
 
+_RUNNING = threading.local()  # the job this worker thread runs (benchmark labels)
+
+
 @dataclass
 class _CallJob:
     call: Callable[[bytes], ProcessResult]
     needs_stdin: bool = False
+    label: str = ""  # the module this command ran (set by call_module / _async), for the per-module request counts
 
     def run(self, stdin: bytes) -> ProcessResult:
-        return self.call(stdin)
+        _RUNNING.job = self
+        try:
+            return self.call(stdin)
+        finally:
+            _RUNNING.job = None
+
+
+def _label_running_job(label: str) -> None:
+    job = getattr(_RUNNING, "job", None)
+    if job is not None and not job.label:
+        job.label = label
 
 
 class PayloadRunner:
@@ -261,6 +275,7 @@ class PayloadRunner:
 
     def call_module(self, fqcn: str, args: dict[str, Any], user: str) -> tuple[int, str]:
         """Run one twin and count its CPU time."""
+        _label_running_job(fqcn)
         cpu, wall = time.thread_time(), time.monotonic()
         try:
             return self.run_module(fqcn, args, self.host, user)
@@ -313,6 +328,9 @@ class PayloadRunner:
         text = json.dumps(started, separators=(",", ":"))
         self.host.write_bytes(results_path, text.encode("utf-8"))
         module_actions = rest[1:]
+        wrapper = next((a for a in module_actions if a.get("name") == "module_wrapper.ps1"), None)
+        if wrapper is not None:  # the command that starts the job counts as the module's (it runs in the watchdog)
+            _label_running_job(module_fqcn(str((wrapper.get("params") or {}).get("Script", ""))))
         watchdog = threading.Thread(
             target=self._watchdog,
             args=(results_path, started, timeout, module_actions, user),

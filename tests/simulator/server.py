@@ -121,6 +121,7 @@ class EstateServer:
             runner,
             on_command=lambda caller, n=name: self._command_fault(n),
             after_command=lambda h=host: _save(h),
+            on_command_done=lambda label, requests, n=name: self.stats.command_requests(n, label, requests),
         )
         listener = transport.Listener(
             host_name=name,

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from simulator import cli
+from simulator.clock import VirtualWall
 from simulator.estate import Estate, load_host, prepare_state_dir
 from simulator.faults import FaultSet, make_fault
 from simulator.host import Host
@@ -167,7 +168,11 @@ def make_host(
     other_hosts: dict[str, Any] | None = None,
 ) -> Host:
     """A fully built host (baseline + seed) of an estate under `root`, without any server: for unit tests. The host is
-    domain-joined when `domain` is given; `other_hosts` adds more hosts (e.g. a file server owning `shares`)."""
+    domain-joined when `domain` is given; `other_hosts` adds more hosts (e.g. a file server owning `shares`).
+
+    Its clock runs on a VirtualWall: simulated time moves only while the test (or what it calls) waits in simulated time
+    (`host.clock.sleep(s)`, a service start, a program's work), never between two of the test's statements. So a timer
+    due "5 simulated seconds later" fires exactly when the test lets that much time pass, however busy the machine is."""
     spec: dict[str, Any] = {
         "os": {"version": os_version},
         "accounts": {"Administrator": {"password": "Passw0rd!", "admin": True}},
@@ -180,7 +185,7 @@ def make_host(
         doc["domain"] = domain
     if shares:
         doc["shares"] = shares
-    return prepare_state_dir(doc, Path(root), force_auto=True).host(name)
+    return prepare_state_dir(doc, Path(root), force_auto=True, wall=VirtualWall()).host(name)
 
 
 def task_failed(result: dict[str, Any]) -> bool:

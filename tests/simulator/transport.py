@@ -170,6 +170,9 @@ def _sends_cbt(token: bytes) -> bool:
 
 
 # -- statistics ------------------------------------------------------------------------------------------------------
+RAW_COMMANDS = "(raw commands)"  # the per-module entry of commands that ran no module (win_reboot's, temp folders ...)
+
+
 @dataclass
 class HostCounters:
     requests: int = 0
@@ -207,6 +210,12 @@ class Stats:
             entry["calls"] += 1
             entry["cpu_s"] += cpu_s
             entry["wall_s"] += wall_s
+
+    def command_requests(self, host: str, label: str, requests: int) -> None:
+        """WS-Man requests of one finished command, under the module it ran (RAW_COMMANDS for anything else)."""
+        with self._lock:
+            entry = self._host(host).modules.setdefault(label or RAW_COMMANDS, {"calls": 0, "cpu_s": 0.0, "wall_s": 0.0})
+            entry["requests"] = entry.get("requests", 0) + requests
 
     def snapshot(self) -> dict[str, dict[str, object]]:
         with self._lock:

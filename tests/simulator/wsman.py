@@ -128,6 +128,7 @@ class Command:
     terminated: bool = False
     sent_out: int = 0
     sent_err: int = 0
+    requests: int = 1  # WS-Man requests about this command, its Command request included (benchmark figures)
     cond: threading.Condition = field(default_factory=threading.Condition)
 
 
@@ -158,14 +159,18 @@ class WSManService:
         *,
         on_command: Callable[[Caller], str | None] | None = None,
         after_command: Callable[[], None] | None = None,
+        on_command_done: Callable[[str, int], None] | None = None,
     ) -> None:
         """``on_command`` is asked before each Command: return ``"drop"`` to close the connection (fault injection),
         ``"drop-receive"`` to run the command but close the connection instead of answering its first Receive.
-        ``after_command`` runs after every finished command (the server saves host state there)."""
+        ``after_command`` runs after every finished command, before its output is answered (the server saves host state there).
+        ``on_command_done(label, requests)`` is told, when a command is signalled or its shell deleted, how many requests
+        it took (Command, Send, Receive, Signal) and what it ran (the job's ``label``; benchmark figures)."""
         self.machine = machine
         self.runner = runner
         self.on_command = on_command
         self.after_command = after_command
+        self.on_command_done = on_command_done
         self._shells: dict[str, Shell] = {}
         self._lock = threading.Lock()
         self._drop_receive: set[str] = set()
@@ -236,6 +241,7 @@ class WSManService:
             raise _shell_not_found(req.shell_id)
         for command in shell.commands.values():
             _terminate(command)
+            self._done(command)
         return self._ok(req, ACTION_DELETE + "Response", "")
 
     def _command(self, req: Request, caller: Caller) -> Reply:
@@ -260,6 +266,7 @@ class WSManService:
         shell = self._shell(req)
         for stream in req.body.iter(f"{{{NS['rsp']}}}Stream") if req.body is not None else []:
             command = self._command_of(shell, stream.get("CommandId"))
+            command.requests += 1
             with command.cond:
                 if command.stdin_done:
                     raise WSManFault(CODE_INVALID_PARAMETER, "w:InvalidParameter", "The stdin stream of this command is already closed.")
@@ -274,6 +281,7 @@ class WSManService:
         shell = self._shell(req)
         desired = _find(req.body, "rsp:Receive/rsp:DesiredStream")
         command = self._command_of(shell, desired.get("CommandId") if desired is not None else None)
+        command.requests += 1
         deadline = time.monotonic() + req.operation_timeout
         with command.cond:
             if not command.started and not (command.job.needs_stdin and not command.stdin_done):
@@ -298,9 +306,15 @@ class WSManService:
         if command is None:
             raise WSManFault(CODE_INVALID_PARAMETER, "w:InvalidParameter", f"The command {command_id} was not found in shell {shell.id}.")
         _terminate(command)
+        command.requests += 1
+        self._done(command)
         return self._ok(req, ACTION_SIGNAL + "Response", "<rsp:SignalResponse/>")
 
     # -- helpers -----------------------------------------------------------------------------------------------------
+    def _done(self, command: Command) -> None:
+        if self.on_command_done:
+            self.on_command_done(str(getattr(command.job, "label", "") or ""), command.requests)
+
     def _start(self, command: Command) -> None:
         """Run the job on a worker thread; the caller holds ``command.cond``."""
         if command.started:
@@ -315,14 +329,16 @@ class WSManService:
         except Exception as exc:  # a bug in a twin must reach the client as a failed process, not hang the Receive
             log.exception("%s: command %s crashed", self.machine, command.id)
             result = ProcessResult(rc=1, stderr=f"simulator internal error: {type(exc).__name__}: {exc}".encode())
-        with command.cond:
-            command.result = result
-            command.cond.notify_all()
+        # Save before the output can reach the client: once a client has seen a command finish, what it changed is on
+        # disk (a test reads state.json the moment ansible returns; saving after the answer raced that read).
         if self.after_command:
             try:
                 self.after_command()
             except Exception:
                 log.exception("%s: saving state after a command failed", self.machine)
+        with command.cond:
+            command.result = result
+            command.cond.notify_all()
 
     def _receive_body(self, command: Command, max_envelope: int) -> str:
         if command.result is None:  # terminated before it produced anything

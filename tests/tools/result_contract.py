@@ -53,8 +53,11 @@ class Controller:
 # dropped one, RETURN documents an added one and not a dropped one) and must appear in the action plugin or the collection
 # code it imports. Keep it to what the plugin really does.
 CONTROLLER: dict[str, Controller] = {
-    # enrich(): the release table names the builds; check_mode for roles (task-level check mode)
-    "exchange_info": Controller(adds=("check_mode", "exchange.release", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")),
+    # enrich(): the release table names the builds; check_mode for roles (task-level check mode); read_options, what the read
+    # was made with, for roles given an earlier read (Ansible drops invocation from registered results)
+    "exchange_info": Controller(
+        adds=("check_mode", "read_options", "exchange.release", "ad_server.roles", "ad_server.release", "media.release", "setup_log.last_run")
+    ),
     # enrich(): the release table names the build and lists its capabilities; every database judged (a list: not compared)
     "exchange_database_info": Controller(adds=("capabilities", "summary", "exchange.release")),
     # plugin_utils/_recovery_database.plan judges the raw read (_read) and the applied steps (_steps) into the task's result

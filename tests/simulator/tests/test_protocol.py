@@ -202,11 +202,9 @@ def test_win_reboot_completes_and_boot_time_moves(estate, tmp_path):
     - ansible.builtin.assert:
         that: ["rb.rebooted", "rb is changed"]
 """
-    started = time.monotonic()
     result = ansible(tmp_path, inventory(tmp_path, estate["state"]), playbook=play)
     assert result.returncode == 0, result.stdout + result.stderr
     assert host.boot_time > before
-    assert time.monotonic() - started < 100
 
 
 # -- faults ----------------------------------------------------------------------------------------------------------

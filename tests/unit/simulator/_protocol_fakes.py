@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +45,10 @@ class FakeHost:
     accounts: dict[str, dict[str, Any]] = field(default_factory=lambda: {"Administrator": {"password": "Passw0rd!", "admin": True}})
     registry: set[str] = field(default_factory=set)
     boot_time: datetime = field(default_factory=lambda: datetime(2024, 1, 1, tzinfo=UTC))
-    down_seconds: float = 0.5
     reboots: list[float] = field(default_factory=list)
     saves: int = 0
     runs: list[tuple[str, str | None]] = field(default_factory=list)
     clock: FakeClock = field(default_factory=FakeClock)
-    _down_until: float = 0.0
     domain_joined: bool = False
 
     # -- files: C:\x\y → root/C/x/y (case-insensitive enough for tests: lower-cased) -------------------------------
@@ -114,17 +112,18 @@ class FakeHost:
         raise WinError(2, path=command_line.split(maxsplit=1)[0])  # Host.run: program not found
 
     def reboot(self, delay_s: float = 0, user: str = "", comment: str = "") -> None:
+        """Record the request. The fake never goes down on a timer of its own (a wall-clock timer raced the test's next
+        step on a busy machine): a test that wants the boot to have happened calls boot()."""
         self.reboots.append(delay_s)
 
-        def go_down() -> None:
-            self._down_until = datetime.now(UTC).timestamp() + self.down_seconds
-            self.boot_time = datetime.now(UTC) + timedelta(seconds=self.down_seconds)
-            self.registry.add(r"hklm:\software\microsoft\windows nt\currentversion\winlogon\autologonchecked")
-
-        threading.Timer(self.clock.real_seconds(delay_s), go_down).start()
+    def boot(self) -> None:
+        """What the end of a reboot changes that the protocol layers look at: boot time and LogonUI's AutoLogonChecked key."""
+        self.boot_time = datetime.now(UTC)
+        self.registry.add(r"hklm:\software\microsoft\windows nt\currentversion\winlogon\autologonchecked")
 
     def is_up(self) -> bool:
-        return datetime.now(UTC).timestamp() >= self._down_until
+        """Always: the fake has no down time (boot() is the whole reboot, done when the test says so)."""
+        return True
 
     def save(self) -> None:
         self.saves += 1

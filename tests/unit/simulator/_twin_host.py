@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from simulator.clock import Clock, VirtualWall
 from simulator.host import Host
 from simulator.hoststate import Account, Drive, HostState
 from simulator.programs import marker
@@ -22,7 +23,7 @@ def make_host(root: Path, name: str = "WIN01", **os: Any) -> Host:
         drives={"C": Drive("C", 100 * GB, 20 * GB)},
         accounts={f"{name}\\administrator".casefold(): Account(f"{name}\\Administrator", "Passw0rd!", admin=True)},
     )
-    host = Host(state, root, autosave=False)
+    host = Host(state, root, autosave=False, clock=Clock(wall=VirtualWall()))  # simulated time moves only when a twin waits
     host.mkdir("C:\\Windows\\System32")
     for kind in ("cmd", "hostname", "whoami", "msiexec"):
         host.write_bytes(f"C:\\Windows\\System32\\{kind}.exe", marker(kind))

@@ -49,8 +49,9 @@ def failures(host, since: float | None = None) -> list[str]:
 
 
 def restart_and_wait(host, seconds: float = 10) -> float:
-    """Restart the service and let it read its files; returns when it was restarted. (The clock runs fast: the first start,
-    at install, may already have read a changed file before the restart, so tests look at events since the restart.)"""
+    """Restart the service and let it read its files (config_load_seconds, 5 s, after it starts); returns when it was
+    restarted. make_host's clock moves only while something waits, so the read that the start at install scheduled has
+    not happened yet: the restart drops it, and exactly one read happens, with the files the test put in place."""
     since = host.clock.time()
     host.restart_service(SERVICE)
     host.clock.sleep(seconds)

@@ -155,6 +155,49 @@ def test_recover_server_twin_returns_what_the_controller_judges(tmp_path: Path) 
     assert bare["failed"] is True and "action plugin" in bare["msg"]
 
 
+def wait(host: Any, seconds: int, jid: str = "j1.1", poll_interval: int = 15, async_dir: str = "%USERPROFILE%\\.ansible_async") -> dict[str, Any]:
+    job = {"id": jid, "async_dir": async_dir, "wait": seconds}  # a path: the action plugin may send it unexpanded
+    return twin(host, "exchange_dr.recovery.recover_server", setup_path=MEDIA, arguments=list(NEW), poll_interval=poll_interval, _job=job)
+
+
+def test_recover_server_twin_waits_on_the_host_for_the_setup_job(tmp_path: Path) -> None:
+    host = lab(tmp_path)
+    async_dir = host.profile_dir(ADMIN) + "\\.ansible_async"
+    path = async_dir + "\\j1.1"
+    host.mkdir(async_dir)
+    host.write_bytes(path, json.dumps({"started": True, "finished": False, "ansible_job_id": "j1.1"}).encode())
+    start = host.clock.time()
+    out = wait(host, 600)  # nothing ends the job: the wait runs out its time, looking every poll_interval seconds
+    assert not out.get("failed") and out["_job"] == {"id": "j1.1", "finished": False, "result": None}
+    assert 600 <= host.clock.time() - start < 600 + 15
+    host.write_bytes(path, b"")  # the watchdog's Set-Content caught between truncating and writing: still running
+    assert wait(host, 0, async_dir=async_dir)["_job"]["finished"] is False
+    host.write_bytes(path, b'{"started": true, "finish')
+    assert wait(host, 0, async_dir=async_dir)["_job"]["finished"] is False
+
+    done = {"started": True, "finished": True, "ansible_job_id": "j1.1", "rc": 0, "changed": True, "setup_log": {"lines": ["x"]}}
+    reads = {"n": 0}
+    read_bytes = host.read_bytes
+
+    def watchdog_writes_on_third_look(p: str) -> bytes:  # the job ends while the wait goes on (no wall-clock timer)
+        if p.lower() == path.lower():
+            reads["n"] += 1
+            if reads["n"] == 3:
+                host.write_bytes(path, b"\xef\xbb\xbf" + json.dumps(done).encode())
+        return read_bytes(p)
+
+    host.read_bytes = watchdog_writes_on_third_look  # type: ignore[method-assign]
+    start = host.clock.time()
+    out = wait(host, 10**9, poll_interval=5, async_dir=async_dir)
+    del host.read_bytes
+    assert reads["n"] == 3 and 10 <= host.clock.time() - start < 11  # looked every poll_interval seconds
+    assert out["_job"]["finished"] is True and out["_job"]["result"] == done
+    assert host.exists(path), "the wait leaves the job file; async_status cleanup removes it"
+
+    gone = wait(host, 10, jid="j9.9", async_dir=async_dir)
+    assert gone["failed"] is True and gone["msg"] == f"Failed to find the Exchange Setup job j9.9 in {async_dir}"
+
+
 def test_a_host_restart_during_setup_ends_it_and_the_rerun_resumes(tmp_path: Path) -> None:
     host = lab(tmp_path)
     from simulator.faults import make_fault

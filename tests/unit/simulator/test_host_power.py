@@ -7,7 +7,7 @@ import time
 import pytest
 
 from simulator import programs
-from simulator.clock import Clock
+from simulator.clock import Clock, VirtualWall
 from simulator.estate import load_host
 from simulator.host import CBS_REBOOT_PENDING, SESSION_MANAGER
 from simulator.testing import make_host
@@ -24,14 +24,15 @@ def _hook(host, args) -> None:
 
 @pytest.fixture
 def host(tmp_path):
-    return make_host(tmp_path, time_scale=0.001, reboot_seconds=600)  # 0.6 s real: long enough to observe "down"
+    return make_host(tmp_path, time_scale=0.001, reboot_seconds=600)
 
 
-def wait_until_up(host, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
+def wait_until_up(host, limit: float = 3600, step: float = 5) -> None:
+    """Let simulated time pass, `step` seconds at a time, until the host answers (make_host's clock moves only while we wait)."""
+    t0 = host.clock.time()
     while not host.is_up():
-        assert time.monotonic() < deadline, "host did not come back"
-        time.sleep(0.005)
+        assert host.clock.time() - t0 < limit, "host did not come back"
+        host.clock.sleep(step)
 
 
 def test_reboot_takes_the_host_down_and_moves_boot_time(host) -> None:
@@ -40,9 +41,11 @@ def test_reboot_takes_the_host_down_and_moves_boot_time(host) -> None:
     host.reboot()
     assert not host.is_up()
     assert host.state.power == "rebooting"
+    host.clock.sleep(599)
+    assert not host.is_up()  # down for reboot_seconds of simulated time
     wait_until_up(host)
-    assert host.clock.time() - t0 >= 600  # down for reboot_seconds of simulated time
     assert host.boot_time > boot
+    assert host.boot_time.timestamp() - t0 == pytest.approx(600, abs=0.01)
     logs = [(e.source, e.event_id) for e in host.events("System")]
     assert logs[-3:-1] == [("User32", 1074), ("EventLog", 6006)] or ("EventLog", 6006) in logs
     assert ("EventLog", 6005) in logs
@@ -125,6 +128,7 @@ def test_a_reboot_survives_a_server_restart(tmp_path) -> None:
 def test_event_log_queries(host) -> None:
     host.write_event("Application", "MSCRMEmail", 16192, "Error", "#16192 - cannot access system state file")
     host.write_event("Application", "Other", 1, "Information", "x")
+    host.clock.sleep(1)
     since = host.clock.now()
     host.write_event("application", "MSCRMEmail", 61042, "Warning", "#61042 outgoing")
     assert [e.event_id for e in host.events("Application", source="mscrmemail")] == [16192, 61042]
@@ -143,27 +147,50 @@ def test_pending_reboot_reads_the_real_locations(host) -> None:
 
 
 def test_clock_runs_fast_only_while_something_waits() -> None:
+    wall = VirtualWall()  # real time that passes only when slept on: the rates are checked exactly, whatever the CPU does
+    clock = Clock(time_scale=0.002, wall=wall)
+    t0, r0 = clock.time(), wall.time()
+    clock.sleep(100)
+    assert clock.time() - t0 == pytest.approx(100, abs=0.5)
+    assert wall.time() - r0 == pytest.approx(0.2, abs=0.001)  # 100 simulated seconds at time_scale 0.002
+    t1 = clock.time()
+    wall.sleep(0.05)  # time passes while nothing waits
+    assert clock.time() - t1 == pytest.approx(0.05, abs=1e-6)  # back to wall-clock rate
+
+
+def test_clock_now_is_never_after_time() -> None:
+    clock = Clock(wall=VirtualWall(start=1_700_000_000.0000007))  # datetime would round this up to .000001
+    assert clock.now().timestamp() <= clock.time()
+    assert clock.time() - clock.now().timestamp() < 1e-6
+
+
+def test_clock_sleep_on_the_system_clock_reaches_its_deadline() -> None:
     clock = Clock(time_scale=0.002)
-    t0, r0 = clock.time(), time.monotonic()
+    t0 = clock.time()
     clock.sleep(100)
     assert clock.time() - t0 >= 100
-    assert time.monotonic() - r0 < 1.5
-    t1, r1 = clock.time(), time.monotonic()
-    time.sleep(0.05)
-    assert abs((clock.time() - t1) - (time.monotonic() - r1)) < 0.03  # back to wall-clock rate
 
 
 def test_clock_concurrent_waits_are_not_added_up() -> None:
     import threading
 
     clock = Clock(time_scale=0.004)
-    t0 = clock.time()
-    threads = [threading.Thread(target=clock.sleep, args=(50,)) for _thread in range(4)]
+    spans: dict[int, tuple[float, float]] = {}
+
+    def wait(index: int) -> None:
+        start = clock.time()
+        clock.sleep(50)
+        spans[index] = (start, clock.time())
+
+    threads = [threading.Thread(target=wait, args=(index,)) for index in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert 50 <= clock.time() - t0 < 120
+    assert all(end - start >= 50 for start, end in spans.values())
+    # the waits overlap: everything is over 50 s after the last one began (plus the wall-clock time it took to notice),
+    # never 4 x 50 s; measured from the last start, so a thread that starts late under load cannot make it fail
+    assert max(end for _start, end in spans.values()) - max(start for start, _end in spans.values()) < 100
 
 
 def test_clock_persists(tmp_path) -> None:

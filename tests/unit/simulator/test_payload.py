@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -33,11 +33,17 @@ def calls():
 
 
 @pytest.fixture
-def runner(host, calls):
+def gate():
+    """Opened by a test to let a module that waits for it (`wait_for_gate`) finish."""
+    return threading.Event()
+
+
+@pytest.fixture
+def runner(host, calls, gate):
     def run_module(fqcn, args, h, user):
         calls.append((fqcn, args, user))
-        if args.get("sleep"):
-            time.sleep(args["sleep"])
+        if args.get("wait_for_gate"):
+            assert gate.wait(60), "the test never let the module finish"
         return 0, json.dumps({"changed": False, "ping": "pong", "user": user})
 
     accounts = payload.Accounts(
@@ -95,6 +101,20 @@ def test_module_run_reaches_the_twin(runner, calls):
     assert fqcn == "ansible.windows.win_ping" and args["data"] == "pong" and user == USER
 
 
+def test_a_command_is_labelled_with_the_module_it_ran(runner):
+    wrapper = module_manifest._get_powershell_script("bootstrap_wrapper.ps1").decode()
+    parts = shell()._encode_script(wrapper, as_list=True, strict_mode=False, preserve_rc=False)
+    job = runner.prepare(parts[0], parts[1:], USER)
+    job.run(module_input({}))
+    assert job.label == "ansible.windows.win_ping"
+    started = runner.prepare(parts[0], parts[1:], USER)
+    started.run(module_input({}, async_timeout=30))  # the command that starts an async job counts as its module's
+    assert started.label == "ansible.windows.win_ping"
+    raw = runner.prepare("hostname", [], USER)
+    raw.run(b"")
+    assert raw.label == ""
+
+
 def runas(password):
     plugin = become_loader.get("runas")
     plugin.set_options(direct={"become_user": "Administrator", "become_pass": password})
@@ -113,16 +133,17 @@ def test_become_with_a_wrong_password_fails_like_ansible_become(runner, calls):
     assert "Failed to logon .\\Administrator" in msg and "Win32ErrorCode 1326" in msg
 
 
-def test_async_writes_the_job_file_and_finishes_in_background(runner, host, calls):
-    result = run_module(runner, {"sleep": 0.3}, async_timeout=30)
+def test_async_writes_the_job_file_and_finishes_in_background(runner, host, calls, gate):
+    result = run_module(runner, {"wait_for_gate": True}, async_timeout=30)
     started = json.loads(result.stdout)
     assert started["started"] and not started["finished"]
     job_file = started["results_file"]
     assert job_file.startswith("C:\\Users\\Administrator\\.ansible_async\\")
-    assert json.loads(host.read_bytes(job_file))["finished"] is False
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and b'"finished":true' not in host.read_bytes(job_file):
-        time.sleep(0.05)
+    assert json.loads(host.read_bytes(job_file))["finished"] is False  # the module is still running: it waits for the gate
+    watchdog = next(t for t in threading.enumerate() if t.name == f"async-{started['ansible_job_id']}")
+    gate.set()
+    watchdog.join(60)  # the watchdog writes the result file and ends
+    assert not watchdog.is_alive()
     final = json.loads(host.read_bytes(job_file).decode("utf-8-sig"))
     assert final["finished"] is True and final["ping"] == "pong" and final["ansible_job_id"] == started["ansible_job_id"]
 
@@ -205,7 +226,7 @@ def test_reboot_command_and_post_reboot_test(runner, host):
     test = f"Get-Item -LiteralPath '{LOGON_KEY}' -ErrorAction Stop; 'success-1234'"
     before = execute(runner, reboot_command(test))
     assert before.rc == 1 and b"success-1234" not in before.stdout
-    host.registry.add(LOGON_KEY.lower())  # what LogonUI does at boot
+    host.boot()  # LogonUI creates the key again at boot
     after = execute(runner, reboot_command(test))
     assert after.rc == 0 and b"success-1234" in after.stdout
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from winrm.exceptions import WinRMOperationTimeoutError, WinRMTransportError, WSManFaultError
@@ -13,15 +12,19 @@ from simulator import wsman
 
 
 class Job:
-    def __init__(self, result: wsman.ProcessResult, needs_stdin: bool = False, seconds: float = 0.0) -> None:
+    """A process that answers `result`; with a `gate` it runs until the test opens the gate (never for a fixed time, so
+    whether a Receive times out first does not depend on how fast the machine is)."""
+
+    def __init__(self, result: wsman.ProcessResult, needs_stdin: bool = False, gate: threading.Event | None = None) -> None:
         self.result = result
         self.needs_stdin = needs_stdin
-        self.seconds = seconds
+        self.gate = gate
         self.stdin: bytes | None = None
 
     def run(self, stdin: bytes) -> wsman.ProcessResult:
         self.stdin = stdin
-        time.sleep(self.seconds)
+        if self.gate is not None:
+            assert self.gate.wait(60), "the test never let the job finish"
         return self.result
 
 
@@ -93,12 +96,14 @@ def test_large_output_is_split_across_receives(service, runner):
 
 
 def test_operation_timeout_fault_is_retried_by_pywinrm(service, runner):
-    runner.next = Job(wsman.ProcessResult(0, b"late"), seconds=1.5)
+    finish = threading.Event()
+    runner.next = Job(wsman.ProcessResult(0, b"late"), gate=finish)
     proto = protocol_for(service, operation_timeout=1)
     shell = proto.open_shell()
     command = proto.run_command(shell, "x")
-    with pytest.raises(WinRMOperationTimeoutError):
+    with pytest.raises(WinRMOperationTimeoutError):  # still running when the operation timeout ends the Receive
         proto.get_command_output_raw(shell, command)
+    finish.set()
     assert proto.get_command_output(shell, command) == (b"late", b"", 0)
 
 
@@ -147,7 +152,7 @@ def test_after_command_hook_runs(runner):
     proto = protocol_for(service)
     shell = proto.open_shell()
     proto.get_command_output(shell, proto.run_command(shell, "x"))
-    assert saved.wait(2)
+    assert saved.is_set()  # before the output was answered: a client that saw the command end finds its changes saved
 
 
 def test_unsupported_action_is_a_fault(service):
@@ -168,3 +173,23 @@ def _command_envelope(proto: Protocol, shell: str) -> bytes:
     req = {"env:Envelope": proto.build_wsman_header(action=wsman.ACTION_COMMAND, resource_uri=wsman.CMD_RESOURCE, shell_id=shell)}
     req["env:Envelope"]["env:Body"] = {"rsp:CommandLine": {"rsp:Command": "x"}}
     return xmltodict.unparse(req).encode()
+
+
+def test_each_command_reports_its_requests_under_its_label(runner):
+    done: list[tuple[str, int]] = []
+    service = wsman.WSManService("EX01", runner, on_command_done=lambda label, requests: done.append((label, requests)))
+    proto = protocol_for(service)
+    shell = proto.open_shell()
+    labelled = Job(wsman.ProcessResult(0, b"{}"), needs_stdin=True)
+    labelled.label = "ansible.windows.win_ping"  # type: ignore[attr-defined]
+    runner.next = labelled
+    command = proto.run_command(shell, "powershell.exe", ["-"])
+    proto.send_command_input(shell, command, b"input", end=True)
+    assert proto.get_command_output(shell, command)[2] == 0
+    proto.cleanup_command(shell, command)
+    assert done == [("ansible.windows.win_ping", 4)]  # Command, Send, Receive, Signal
+
+    runner.next = Job(wsman.ProcessResult(0, b"x"))  # no label: a command that ran no module
+    proto.run_command(shell, "hostname")
+    proto.close_shell(shell, close_session=False)  # the shell goes with its command
+    assert done[1] == ("", 1)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.exchange_dr.recovery.plugins.action import recover_server as plugin_module
 from ansible_collections.exchange_dr.recovery.plugins.action.recover_server import ActionModule
@@ -29,10 +31,10 @@ def recorded(name: str) -> dict[str, Any]:
 class Host:
     """Answers module calls the way the host did, in order, and records them."""
 
-    def __init__(self, info: list[dict[str, Any]], run: dict[str, Any] | None = None, polls_before_done: int = 1) -> None:
+    def __init__(self, info: list[dict[str, Any]], run: dict[str, Any] | None = None, waits_before_done: int = 0) -> None:
         self.info = list(info)
         self.run = run
-        self.polls_before_done = polls_before_done
+        self.waits_before_done = waits_before_done  # waits that end with Setup still running (their time is up)
         self.calls: list[tuple[str, dict[str, Any], bool]] = []
         self.restarts: list[str | None] = []
 
@@ -40,16 +42,19 @@ class Host:
         self.calls.append((module_name, copy.deepcopy(module_args), wrap_async))
         if module_name == "exchange_dr.recovery.exchange_info":
             return copy.deepcopy(self.info.pop(0) if len(self.info) > 1 else self.info[0])
+        if module_name == "exchange_dr.recovery.recover_server" and "_job" in module_args:
+            assert not wrap_async, "the wait is a plain module call"
+            if self.waits_before_done:
+                self.waits_before_done -= 1
+                return {"changed": False, "_job": {"id": "j123.4567", "finished": False, "result": None}}
+            result = {**copy.deepcopy(self.run or {}), "started": 1, "finished": 1, "ansible_job_id": "j123.4567"}
+            return {"changed": False, "_job": {"id": "j123.4567", "finished": True, "result": result}}
         if module_name == "exchange_dr.recovery.recover_server":
             assert wrap_async, "Setup must run as an async job"
             return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567", "results_file": r"C:\Users\Administrator\.ansible_async\j123.4567"}
         if module_name == "ansible.legacy.async_status":
-            if module_args.get("mode") == "cleanup":
-                return {"erased": "x"}
-            if self.polls_before_done:
-                self.polls_before_done -= 1
-                return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567"}
-            return {**copy.deepcopy(self.run or {}), "started": 1, "finished": 1, "ansible_job_id": "j123.4567"}
+            assert module_args.get("mode") == "cleanup", "the job is waited for with the module, async_status only removes it"
+            return {"erased": "x"}
         if module_name == "ansible.windows.win_service":
             return {"changed": True, "name": module_args["name"], "start_mode": "auto", "state": "running"}
         raise AssertionError(f"unexpected module {module_name}")
@@ -130,19 +135,21 @@ def test_refusals_run_nothing(monkeypatch: pytest.MonkeyPatch, changes: dict[str
 
 
 def test_recovery_runs_setup_async_judges_restarts_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
-    host = Host([fresh()], run=recorded("run_success"), polls_before_done=2)
+    host = Host([fresh()], run=recorded("run_success"))
     result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True, "poll_interval": 1})
     assert host.modules() == [
         "exchange_dr.recovery.exchange_info",
-        "exchange_dr.recovery.recover_server",
-        "ansible.legacy.async_status",
-        "ansible.legacy.async_status",
-        "ansible.legacy.async_status",
+        "exchange_dr.recovery.recover_server",  # Setup, as an async job
+        "exchange_dr.recovery.recover_server",  # the wait for it, on the host
         "ansible.legacy.async_status",  # cleanup
     ]
     sent = host.calls[1][1]
     assert sent["setup_path"] == SETUP and sent["arguments"] == ["/Mode:RecoverServer", "/IAcceptExchangeServerLicenseTerms_DiagnosticDataOFF"]
-    assert host.calls[2][1] == {"jid": "j123.4567", "_async_dir": r"C:\Users\Administrator\.ansible_async"}
+    assert "_job" not in sent and "exchange_info" not in sent
+    wait = host.calls[2][1]
+    assert wait["_job"] == {"id": "j123.4567", "async_dir": r"C:\Users\Administrator\.ansible_async", "wait": 7200}
+    assert wait["poll_interval"] == 1 and wait["arguments"] == sent["arguments"]
+    assert host.calls[3][1] == {"jid": "j123.4567", "mode": "cleanup", "_async_dir": r"C:\Users\Administrator\.ansible_async"}
     assert host.restarts == ["Exchange Setup finished and needs a restart"]
     assert not result.get("failed"), result.get("msg")
     assert result["changed"] is True and result["rebooted"] is True and result["reboot_required"] is False
@@ -217,58 +224,145 @@ def test_losing_the_job_fails_with_what_happened(monkeypatch: pytest.MonkeyPatch
     original = host.execute
 
     def flaky(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
-        if module_name == "ansible.legacy.async_status":
+        if "_job" in module_args:
             host.calls.append((module_name, module_args, wrap_async))
             return {"failed": True, "msg": "Connection aborted."}
         return original(module_name, module_args, wrap_async)
 
     host.execute = flaky  # type: ignore[method-assign]
     result = run(monkeypatch, host, {"setup_path": SETUP})
-    assert host.modules().count("ansible.legacy.async_status") == plugin_module.POLL_RETRIES
+    assert len([c for c in host.calls if "_job" in c[1]]) == plugin_module.POLL_RETRIES
+    assert "ansible.legacy.async_status" not in host.modules(), "a job it lost track of is left for a later run to find"
     assert result["failed"] is True and result["msg"].startswith("Lost track of Exchange Setup (job j123.4567)")
 
 
-def _dropping_polls(host: Host, drops: int, *, unfinished_after: int | None = None) -> None:
-    """The first `drops` polls raise what a dropped TCP connection raises in pywinrm/requests (an OSError, not an
+def test_a_wait_cut_off_is_waited_again_and_a_wait_that_ends_early_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"), waits_before_done=1)
+    original = host.execute
+    drops = [AnsibleConnectionFailure("Connection aborted.")]
+
+    def dropping(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        if "_job" in module_args and drops:
+            host.calls.append((module_name, module_args, wrap_async))
+            raise drops.pop()
+        return original(module_name, module_args, wrap_async)
+
+    host.execute = dropping  # type: ignore[method-assign]
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True})
+    assert len([c for c in host.calls if "_job" in c[1]]) == 3  # cut off, time up (still running), finished
+    assert not result.get("failed"), result.get("msg")
+    assert result["exit_code"] == 0 and result["setup_log"]["succeeded"] is True
+
+
+def test_setup_that_outlives_the_timeout_is_left_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"), waits_before_done=100)
+    clock = iter(range(0, 100000, 40))
+    monkeypatch.setattr(plugin_module.time, "monotonic", lambda: next(clock))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "timeout": 100})
+    waits = [c[1]["_job"]["wait"] for c in host.calls if "_job" in c[1]]
+    assert waits == [60, 0]  # the time left, measured on the controller
+    assert result["failed"] is True and result["msg"].startswith("Exchange Setup did not finish within 100s (it keeps running on EX01")
+    assert "ansible.legacy.async_status" not in host.modules()
+
+
+def test_a_read_made_earlier_is_used_and_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    earlier = {**fresh(), "read_options": {"setup_path": SETUP.lower(), "server_name": None, "target_dir": None}}
+    host = Host([fresh()], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True, "exchange_info": earlier})
+    assert host.modules() == ["exchange_dr.recovery.recover_server", "exchange_dr.recovery.recover_server", "ansible.legacy.async_status"]
+    assert all("exchange_info" not in c[1] for c in host.calls)
+    assert not result.get("failed") and result["action"] == "recover" and result["release"]["name"] == "Exchange Server 2019 CU14"
+
+
+def test_a_read_made_earlier_is_not_trusted_after_the_restart_it_leads_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    pending = {**fresh(pending_reboot__pending_file_rename=True), "read_options": {"setup_path": SETUP}}
+    host = Host([fresh()], run=recorded("run_success"))
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": True, "exchange_info": pending})
+    assert host.restarts[0] == "a restart was pending before Exchange Setup"
+    assert host.modules()[0] == "exchange_dr.recovery.exchange_info", "after the restart the host is read again"
+    assert not result.get("failed") and result["exit_code"] == 0
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [
+        {"skipped": True, "changed": False},
+        {**recorded("info_fresh"), "read_options": {"setup_path": "E:\\Setup.exe"}},  # other media
+        {**recorded("info_fresh"), "read_options": {"setup_path": SETUP, "server_name": "EX02"}},
+        {**recorded("info_fresh"), "invocation": {"module_args": {"setup_path": SETUP}}},  # no read_options: unknown
+    ],
+    ids=["skipped", "other-media", "other-server", "unknown-options"],
+)
+def test_a_read_that_is_not_this_tasks_is_read_again(monkeypatch: pytest.MonkeyPatch, earlier: dict[str, Any]) -> None:
+    host = Host([fresh()])
+    result = run(monkeypatch, host, {"setup_path": SETUP, "exchange_info": earlier}, check_mode=True)
+    assert host.modules() == ["exchange_dr.recovery.exchange_info"]
+    assert not result.get("failed") and result["action"] == "recover"
+
+
+@pytest.mark.parametrize(
+    ("earlier", "message"),
+    [
+        ({"exists": True, "services": []}, "exchange_info is not a result of exchange_dr.recovery.exchange_info: it has no computer_name"),
+        ({"failed": True, "msg": "Access is denied"}, "exchange_info is a failed read (Access is denied)"),
+    ],
+)
+def test_something_else_given_as_the_read_is_refused_before_the_host_is_touched(monkeypatch: pytest.MonkeyPatch, earlier: dict[str, Any], message: str) -> None:
+    host = Host([fresh()])
+    with pytest.raises(AnsibleActionFail, match=re.escape(message)):
+        run(monkeypatch, host, {"setup_path": SETUP, "exchange_info": earlier})
+    assert host.calls == []
+
+
+def test_the_internal_wait_option_is_not_for_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()])
+    with pytest.raises(AnsibleActionFail, match="_job is set by the action plugin"):
+        run(monkeypatch, host, {"setup_path": SETUP, "_job": {"id": "x", "async_dir": "C:\\x"}})
+    assert host.calls == []
+
+
+def _dropping_waits(host: Host, drops: int, *, unfinished_after: int | None = None) -> None:
+    """The first `drops` waits raise what a dropped TCP connection raises in pywinrm/requests (an OSError, not an
     AnsibleConnectionFailure); with `unfinished_after`, the job then stays unfinished for good (its watchdog died)."""
     original = host.execute
     state = {"drops": drops}
 
     def execute(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
-        if module_name == "ansible.legacy.async_status" and module_args.get("mode") != "cleanup":
+        if "_job" in module_args:
             if state["drops"]:
                 state["drops"] -= 1
                 host.calls.append((module_name, module_args, wrap_async))
                 raise ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
             if unfinished_after is not None:
                 host.calls.append((module_name, module_args, wrap_async))
-                return {"started": 1, "finished": 0, "ansible_job_id": "j123.4567"}
+                return {"changed": False, "_job": {"id": "j123.4567", "finished": False, "result": None}}
         return original(module_name, module_args, wrap_async)
 
     host.execute = execute  # type: ignore[method-assign]
 
 
-def test_a_dropped_connection_while_setup_runs_is_polled_through(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dropped_connection_while_setup_runs_is_waited_through(monkeypatch: pytest.MonkeyPatch) -> None:
     running = fresh(setup_processes=[{"pid": 4124, "name": "Setup.exe", "path": r"E:\Setup.exe"}])
-    host = Host([fresh(), running], run=recorded("run_success"), polls_before_done=1)
-    _dropping_polls(host, 2)
+    host = Host([fresh(), running], run=recorded("run_success"), waits_before_done=1)
+    _dropping_waits(host, 2)
     result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
     assert not result.get("failed"), result["msg"]
-    polls = [m for m in host.modules() if m == "ansible.legacy.async_status"]
-    assert len(polls) == 2 + 1 + 1 + 1  # two dropped, one unfinished, one finished, the cleanup
-    # after the drops one read checked that Setup still runs, then polling went on
+    waits = [c[1]["_job"]["wait"] for c in host.calls if "_job" in c[1]]
+    assert len(waits) == 2 + 1 + 1  # two dropped, one unfinished, one finished
+    assert waits[1:3] == [0, 0], "after a drop the job is looked at again at once"
+    # after the drops one read checked that Setup still runs, then the wait went on
     assert host.modules().count("exchange_dr.recovery.exchange_info") == 2
 
 
 def test_a_job_whose_setup_died_with_a_restart_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     host = Host([fresh(), fresh(exchange__incomplete=True)], run=recorded("run_success"))
-    _dropping_polls(host, 1, unfinished_after=0)
+    _dropping_waits(host, 1, unfinished_after=0)
     result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
     assert result["failed"] is True
     assert result["msg"].startswith("Exchange Setup (job j123.4567) ended without a result after ")
     assert "no Exchange Setup process runs on EX01 any more (the host restarted or Setup was stopped)" in result["msg"]
     assert "Run again: Setup resumes where it stopped" in result["msg"]
-    assert host.modules().count("ansible.legacy.async_status") == 3  # the dropped poll, the unfinished one, one re-read
+    assert len([c for c in host.calls if "_job" in c[1]]) == 3  # the dropped wait, the unfinished one, one re-read
 
 
 def test_arguments_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
