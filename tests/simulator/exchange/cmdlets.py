@@ -1509,3 +1509,4 @@ def get_mailbox_repair_request(shell: ExchangeShell, set_name: str, bound: dict[
 
 # The Mailbox Replication service's restore requests and Restore-Mailbox register their behaviours from their own module.
 importlib.import_module("simulator.exchange.mrs")
+importlib.import_module("simulator.exchange.recipients")  # Get-User, Get-Mailbox, Connect-Mailbox, the store's view

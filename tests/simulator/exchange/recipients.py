@@ -150,7 +150,8 @@ def connect_mailbox(shell: ExchangeShell, set_name: str, bound: dict[str, Any]) 
         if user is None:
             raise cmdlets._not_found(shell, bound["User"])
     else:
-        candidates = [m for m in org.mailboxes.values() if m.database is None and m.display_name.casefold() == str(entry.get("display_name")).casefold()]  # type: ignore[union-attr]
+        name = str(entry.get("display_name")).casefold()
+        candidates = [m for m in org.mailboxes.values() if m.database is None and m.display_name.casefold() == name]  # type: ignore[union-attr]
         if len(candidates) != 1:
             raise CmdletError(
                 f"No unique user account matches the mailbox '{entry.get('display_name')}' (its LegacyExchangeDN and display name); use -User (modelled).",

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_databases import shell_for
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
-from simulator.exchange import cmdlets, recipients  # noqa: F401 (recipients registers the behaviours of Get-User, Connect-Mailbox...)
+from simulator.exchange import cmdlets
 
 if TYPE_CHECKING:
     from simulator.estate import Domain, ExchangeOrganization
