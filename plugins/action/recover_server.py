@@ -24,7 +24,7 @@ import copy
 import time
 from typing import Any
 
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
 from ansible_collections.exchange_dr.recovery.plugins.action.exchange_info import enrich, release_dict
@@ -297,8 +297,10 @@ class ActionModule(ActionModuleWithReboot):
         try:
             cleanup = {"jid": jid, "mode": "cleanup", "_async_dir": async_dir}
             self._execute_module(module_name="ansible.legacy.async_status", module_args=cleanup, task_vars=task_vars)
-        except AnsibleConnectionFailure:
-            display.vv(f"could not remove the async job file of {jid}")
+        except Exception as error:  # a lost connection (pywinrm raises its own) must not fail a finished Setup
+            with contextlib.suppress(Exception):
+                self._connection.reset()
+            display.vv(f"could not remove the async job file of {jid} ({type(error).__name__}: {error}); it is left on the host")
 
     # -- 5: after Setup ----------------------------------------------------------------------------------------------------
     def _after_setup(self, args: dict[str, Any], task_vars: dict[str, Any], previous: dict[str, Any], rebooted: bool) -> dict[str, Any]:

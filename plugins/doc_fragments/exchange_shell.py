@@ -18,6 +18,8 @@ options:
         2010, C(.SnapIn) on 2013 and later) into the module's process. It bypasses role-based access control; Microsoft
         supports it on 2013 and later only for transport agent cmdlets.
       - V(remote) is refused on Exchange 2007.
+      - On an Edge Transport server (outside the domain, its configuration in its own AD LDS, no IIS) V(auto) uses the
+        snap-in and V(remote) is refused; the task needs a member of the Edge's local Administrators group.
     type: str
     choices: [auto, remote, snapin]
     default: auto

@@ -13,12 +13,15 @@ description:
   - Turns what preflight learnt about a host (an M(exchange_dr.recovery.exchange_info) result and the Email Router's state)
     into the plan C(exchange_dr.recovery.dr_run) follows - which phases have work to do on this host, in which order, and why.
   - A phase whose work is already done is left out, so a run interrupted at any phase completes without redoing finished
-    work. A host that cannot be recovered (no Exchange server object in Active Directory, not domain-joined, Edge Transport,
-    Scripting Agent without its configuration file, media older than the lost server, ...) gets a refusal instead of a plan,
+    work. A host that cannot be recovered (no Exchange server object in Active Directory, not domain-joined, an Edge Transport
+    server outside O(edge), Scripting Agent without its configuration file, media older than the lost server, ...) gets a
+    refusal instead of a plan,
     and so does an inventory host that reaches a computer of another name (a wrong C(ansible_host)).
   - A recovered server whose Automatic Exchange services are stopped (a run that stopped at C(verify)) gets the C(verify)
     phase again, which starts them.
   - The recovery judgement is the one M(exchange_dr.recovery.recover_server) applies, so the plan and the role agree.
+  - An Edge Transport server (O(edge)) is planned apart - its configuration from the DR kit, a new Edge Subscription, a check
+    of its queue database; each of those steps compares first and changes nothing when it is done.
 options:
   _input:
     description: The host's M(exchange_dr.recovery.exchange_info) result, or C(None) when the host is not an Exchange recovery target.
@@ -43,6 +46,15 @@ options:
     description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
     type: bool
     default: true
+  edge:
+    description:
+      - "C(None) unless the host is an Edge Transport server to recover (inventory group C(edge_servers)); then a dict:
+        C(kit_dir) (the DR kit folder on the controller), C(name) (the kit files' base name), C(data) and C(definition)
+        (whether C(<name>.CloneConfigData.xml) and C(<name>.edge-definition.yml) are in the kit), C(method)
+        (V(auto), V(cloned) or V(declared)), C(subscribe), C(subscription_server) and C(check_queue)."
+      - An Edge gets the phases C(edge_config), C(edge_subscription) and C(transport_queue) instead of Setup's; it is refused
+        when Exchange or its Edge Transport role is not installed, or when the kit lacks the configuration its release needs.
+    type: dict
   databases:
     description:
       - The names of the databases the C(databases) phase brings back on this host (the role
@@ -71,7 +83,9 @@ _value:
       description: The host.
       type: str
     exchange_action:
-      description: C(recover), C(resume), C(reboot) (restart, then recover), C(none) (recovered already), C(refuse) or C(skip).
+      description:
+        - C(recover), C(resume), C(reboot) (restart, then recover), C(none) (recovered already), C(refuse), C(skip), or C(edge)
+          (an Edge Transport server).
       type: str
     refused:
       description: Whether the host cannot be recovered.
@@ -80,7 +94,9 @@ _value:
       description: Why, and what to do about it; C(None) when not refused.
       type: str
     phases:
-      description: "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, databases, email_router, final_verify."
+      description:
+        - "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, databases,
+          edge_config, edge_subscription, transport_queue, email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -101,6 +117,9 @@ _value:
     email_router_installed:
       description: Whether the Email Router service exists on the host (preflight's reading).
       type: bool
+    edge:
+      description: For an Edge - C(method) (V(cloned) or V(declared)), C(file) (the kit file imported), C(subscription_server); else C(None).
+      type: dict
     missing_prerequisites:
       description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
       type: list
@@ -121,15 +140,20 @@ def dr_plan(
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
     *,
+    edge: dict[str, Any] | None = None,
     databases: list[str] | None = None,
 ) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
+    if edge is not None and not isinstance(edge, dict):
+        raise AnsibleFilterError(f"dr_plan: edge must be a dict or None, got {type(edge).__name__}")
     if databases is not None and (not isinstance(databases, list) or not all(isinstance(d, str) and d for d in databases)):
         raise AnsibleFilterError(f"dr_plan: databases must be a list of database names, got {databases!r}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, databases=databases)
+    return plan_host(
+        host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, edge=edge, databases=databases
+    )
 
 
 class FilterModule:

@@ -81,20 +81,25 @@ Function Open-ExDrExchangeShell {
     .SYNOPSIS
     Opens the Exchange Management Shell for the installed release ($Version, the Setup key's build) and makes the cmdlets
     in $CommandName callable. Returns the shell: @{ method; snapin; connection_uri; session; domain_controller }. Fails the
-    module naming the reason when it cannot.
+    module naming the reason when it cannot. -Edge: an Edge Transport server, which has only the snap-in (no IIS, no remote
+    shell; its cmdlets use the local AD LDS: docs/transport-and-edge.md).
     #>
     param (
         [Parameter(Mandatory = $true)] $Module,
         [Parameter(Mandatory = $true)] [string]$Version,
-        [Parameter(Mandatory = $true)] [string[]]$CommandName
+        [Parameter(Mandatory = $true)] [string[]]$CommandName,
+        [switch]$Edge
     )
     $major = ($Version -split '\.')[0]
     if (-not $script:ExchangeSnapins.ContainsKey($major)) {
         $Module.FailJson("Failed to open the Exchange Management Shell: Exchange $Version is not a release this collection knows (2007 to Subscription Edition)")
     }
     $method = $Module.Params.exchange_shell
+    if ($Edge -and $method -eq 'remote') {
+        $Module.FailJson('Failed to open the Exchange Management Shell: an Edge Transport server has no remote shell; use exchange_shell=snapin or auto')
+    }
     if ($method -eq 'auto') {
-        $method = if ($major -eq '8') { 'snapin' } else { 'remote' }
+        $method = if ($major -eq '8' -or $Edge) { 'snapin' } else { 'remote' }
     }
     if ($method -eq 'remote' -and $major -eq '8') {
         $Module.FailJson('Failed to open the Exchange Management Shell: Exchange 2007 has no remote shell; use exchange_shell=snapin or auto')

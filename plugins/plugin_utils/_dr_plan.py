@@ -18,9 +18,23 @@ from typing import Any
 
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_prerequisites as prerequisites
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_versions as versions
 
 # databases is optional: only for a host with databases to bring back (restore_database_databases)
-PHASES = ("preflight", "prerequisites", "recover", "reboot", "verify", "databases", "email_router", "final_verify")
+PHASES = (
+    "preflight",
+    "prerequisites",
+    "recover",
+    "reboot",
+    "verify",
+    "databases",
+    "edge_config",
+    "edge_subscription",
+    "transport_queue",
+    "email_router",
+    "final_verify",
+)
+CLONED_PRODUCTS = ("2007", "2010", "2013")  # ExportEdgeConfig.ps1 / ImportEdgeConfig.ps1 ship with these (docs/transport-and-edge.md)
 
 
 @dataclass
@@ -33,6 +47,7 @@ class HostPlan:
     warnings: list[str] = field(default_factory=list)
     missing_prerequisites: list[str] = field(default_factory=list)
     email_router_installed: bool = False
+    edge: dict[str, Any] | None = None  # an Edge Transport server's recovery: method, kit file, subscription server
 
     def add(self, phase: str, what: str) -> None:
         self.phases[phase] = True
@@ -57,6 +72,7 @@ class HostPlan:
             "warnings": list(self.warnings),
             "missing_prerequisites": list(self.missing_prerequisites),
             "email_router_installed": self.email_router_installed,
+            "edge": dict(self.edge) if self.edge is not None else None,
         }
 
 
@@ -67,6 +83,7 @@ def plan_host(
     recover: bool = True,
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
+    edge: dict[str, Any] | None = None,
     databases: list[str] | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
@@ -78,6 +95,8 @@ def plan_host(
     databases the names of the databases the restore_database role brings back on this host (None or empty: no phase)
     """
     plan = HostPlan(host, "skip")
+    if edge is not None:
+        return _plan_edge(plan, info, edge).to_dict()
     if recover and info is not None:
         other = another_computer(host, info)
         if other:
@@ -124,6 +143,86 @@ def another_computer(host: str, info: dict[str, Any]) -> str | None:
         f"computer, or Windows was installed with another name. Nothing was changed on {computer.upper()}. Point {name} at the "
         f"new server, which must carry the lost server's name, or name the inventory entry after the computer it reaches."
     )
+
+
+def _plan_edge(plan: HostPlan, info: dict[str, Any] | None, edge: dict[str, Any]) -> HostPlan:
+    """An Edge Transport server: Setup /Mode:RecoverServer cannot rebuild it (its configuration is in its own AD LDS). The
+    rebuilt server - a clean installation of the Edge Transport role of the lost server's release - gets the configuration
+    kept in the DR kit (cloned on 2007 to 2013, else declared), a new Edge Subscription from a Mailbox or Hub Transport
+    server of its site, and a check of its queue database. Each step compares first, so a finished step changes nothing.
+
+    edge: {"kit_dir": str, "name": str, "data": bool (the kit has <name>.CloneConfigData.xml), "definition": bool (the kit has
+    <name>.edge-definition.yml), "method": auto|cloned|declared, "subscribe": bool, "subscription_server": str | None,
+    "check_queue": bool}"""
+    plan.exchange_action = "edge"
+    name = str(edge.get("name") or plan.host).upper()
+    plan.edge = {"method": None, "file": None, "subscription_server": edge.get("subscription_server")}
+    other = another_computer(plan.host, info or {})
+    if other:
+        plan.refusal = other
+        return plan
+    exchange = (info or {}).get("exchange") or {}
+    if not exchange.get("installed"):
+        plan.refusal = (
+            f"{name} has no Exchange installed: install the Edge Transport role of the lost Edge's release on the rebuilt server "
+            f"(Setup /Mode:Install /Roles:EdgeTransport; the collection does not run it), then run again"
+        )
+        return plan
+    roles = [str(r) for r in exchange.get("roles") or []]
+    if "EdgeTransportRole" not in roles:
+        plan.refusal = f"{name} is in the Edge group but its Exchange has the roles {', '.join(roles) or 'none'}, not the Edge Transport role"
+        return plan
+    if exchange.get("incomplete") or not exchange.get("configured"):
+        plan.refusal = f"the Edge Transport role on {name} is not completely installed (Setup did not finish): run Setup again, then this"
+        return plan
+    try:
+        product = versions.release_of(str(exchange.get("version"))).product
+    except ValueError as error:
+        plan.refusal = f"{name}: {error}"
+        return plan
+    if ((info or {}).get("domain") or {}).get("joined"):
+        plan.warnings.append(f"{name} is joined to a domain: an Edge Transport server belongs in the perimeter network, outside the internal forest")
+    kit_dir = str(edge.get("kit_dir") or "")
+    if not kit_dir:
+        plan.refusal = f"{name}: set recover_edge_kit_dir, the DR kit folder on the controller with the Edge's exported configuration"
+        return plan
+    method = str(edge.get("method") or "auto")
+    data_file, definition_file = f"{kit_dir}/{name}.CloneConfigData.xml", f"{kit_dir}/{name}.edge-definition.yml"
+    if method == "auto":
+        method = "cloned" if product in CLONED_PRODUCTS and edge.get("data") else "declared"
+    if method == "cloned" and product not in CLONED_PRODUCTS:
+        plan.refusal = f"{name} runs Exchange {product}, which has no ImportEdgeConfig.ps1: use the declared configuration ({definition_file})"
+        return plan
+    wanted = data_file if method == "cloned" else definition_file
+    if not edge.get("data" if method == "cloned" else "definition"):
+        plan.refusal = (
+            f"the DR kit has no {'cloned' if method == 'cloned' else 'declared'} configuration for {name}: {wanted} is missing. Export it from "
+            f"the healthy Edge beforehand (playbook exchange_dr.recovery.recover_edge with recover_edge_state=exported), or write the "
+            f"definition of a 2016 or later Edge by hand (docs/transport-and-edge.md)"
+        )
+        return plan
+    if edge.get("subscribe", True) and not edge.get("subscription_server"):
+        plan.refusal = f"{name}: no Mailbox or Hub Transport server to subscribe the Edge from: set recover_edge_subscription_server"
+        return plan
+    plan.edge.update(method=method, file=wanted)
+    plan.phases["preflight"] = True
+    stopped = stopped_automatic_services(info or {})
+    if stopped:
+        plan.add("verify", f"start the Automatic Exchange services that are stopped: {', '.join(stopped)}")
+    how = "ImportEdgeConfig.ps1 (cloned configuration)" if method == "cloned" else "the Edge cmdlets (declared configuration)"
+    plan.add("edge_config", f"import {wanted} with {how}; nothing when the Edge already has it")
+    if edge.get("subscribe", True):
+        server = edge.get("subscription_server")
+        plan.add(
+            "edge_subscription",
+            f"subscribe {name} to its Active Directory site from {server} (the old subscription removed first) and wait for EdgeSync; "
+            f"nothing when EdgeSync already synchronizes it",
+        )
+    if edge.get("check_queue", True):
+        plan.add("transport_queue", "read the queue database and the Transport service and judge them (no change)")
+    plan.phases["final_verify"] = True
+    plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})
+    return plan
 
 
 def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> None:

@@ -209,8 +209,9 @@ def preflight(info: dict[str, Any], *, server_name: str | None = None, reboot: b
         return Preflight(
             REFUSE,
             f"{wanted} is an Edge Transport server: its configuration lives in AD LDS on the server itself, so Setup /Mode:RecoverServer "
-            f"cannot rebuild it. Install a new Edge Transport server and import the cloned configuration (ExportEdgeConfig.ps1 / "
-            f"ImportEdgeConfig.ps1), then re-create the Edge subscription.",
+            f"cannot rebuild it. Install a new Edge Transport server and put it in the inventory group edge_servers: the DR run "
+            f"(exchange_dr.recovery.dr_run) recovers it with the recover_edge role - its configuration from the DR kit, a new Edge "
+            f"subscription (docs/transport-and-edge.md).",
             "edge_role",
         )
     if not media.get("exists"):

@@ -166,7 +166,20 @@ def _registry(host: Host, now: datetime) -> None:
 
 
 # -- the estate's `state:` seed ----------------------------------------------------------------------------------------------
-SEED_KEYS = ("directories", "files", "registry", "services", "products", "features", "events", "exchange", "exchange_databases", "ese_files")
+SEED_KEYS = (
+    "directories",
+    "files",
+    "registry",
+    "services",
+    "products",
+    "features",
+    "events",
+    "exchange",
+    "exchange_databases",
+    "ese_files",
+    "edge",
+    "transport",
+)
 
 
 def apply_seed(host: Host, seed: dict[str, Any]) -> None:
@@ -202,6 +215,14 @@ def apply_seed(host: Host, seed: dict[str, Any]) -> None:
         from simulator.exchange import store
 
         store.apply_seed(host, seed)
+    if seed.get("edge"):
+        from simulator.exchange import edge
+
+        edge.apply_seed(host, seed["edge"])
+    if seed.get("transport"):
+        from simulator.exchange import transport
+
+        transport.apply_seed(host, seed["transport"])
 
 
 def _seed_file(host: Host, path: str, spec: Any) -> None:

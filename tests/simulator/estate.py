@@ -55,6 +55,7 @@ class ExchangeServerObject:
     install_path: str = r"C:\Program Files\Microsoft\Exchange Server\V15"
     edition: str = "Standard"
     admin_display_version: str | None = None  # defaults to the version; after a recovery with a newer CU it keeps the old build
+    site: str = "Default-First-Site-Name"  # the Active Directory site (EdgeSync subscribes an Edge to a site)
 
     def role_bits(self) -> int:
         """msExchCurrentServerRoles: Mailbox on 2016 also carries ClientAccess + HubTransport (+ UM on 2016), so 2016 -> 54,
@@ -86,6 +87,10 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+    # EdgeSync (issue 12, simulator/exchange/edge.py): per subscribed Edge (upper-case name) its subscription record, and the
+    # organisation's accepted domains that EdgeSync replicates to the Edges
+    edge_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accepted_domains: list[dict[str, Any]] = field(default_factory=list)
     # mailbox restore requests of the Mailbox Replication service (simulator/exchange/mrs.py), keyed by request GUID
     restore_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -222,6 +227,8 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
+                {k: dict(v) for k, v in ex.get("edge_subscriptions", {}).items()},
+                [dict(d) for d in ex.get("accepted_domains", [])],
                 {k: dict(v) for k, v in ex.get("restore_requests", {}).items()},
             )
         return cls(
@@ -362,13 +369,23 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
     _check_keys(
         "domain.exchange",
         ex,
-        {"organization", "admin_group", "servers", "scripting_agent_enabled", "storage_groups", "databases", "mailboxes"},
+        {
+            "organization",
+            "admin_group",
+            "servers",
+            "scripting_agent_enabled",
+            "storage_groups",
+            "databases",
+            "mailboxes",
+            "edge_subscriptions",
+            "accepted_domains",
+        },
         ("organization",),
     )
     servers = {}
     for sname, spec in (ex.get("servers") or {}).items():
         where = f"domain.exchange.servers.{sname}"
-        _check_keys(where, spec, {"version", "roles", "install_path", "edition", "admin_display_version"}, ("version", "roles"))
+        _check_keys(where, spec, {"version", "roles", "install_path", "edition", "admin_display_version", "site"}, ("version", "roles"))
         version = str(spec["version"])
         if not re.fullmatch(r"(15\.[0-2]|14\.[0-3]|8\.[0-3])\.\d+\.\d+", version):
             raise EstateError(f"{where}.version: expected an Exchange 2013+ build such as 15.2.1118.7 (or 2007/2010: 8.x, 14.x), got {version!r}")
@@ -383,6 +400,7 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
             install_path=str(spec.get("install_path", ExchangeServerObject.install_path)),
             edition=str(spec.get("edition", "Standard")),
             admin_display_version=spec.get("admin_display_version"),
+            site=str(spec.get("site", ExchangeServerObject.site)),
         )
     agent = _bool("domain.exchange.scripting_agent_enabled", ex.get("scripting_agent_enabled", False))
     builds = {name: s.version for name, s in servers.items()}
@@ -392,7 +410,38 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
-    return ExchangeOrganization(str(ex["organization"]), str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)), servers, agent, groups, databases, mailboxes)
+    subscriptions = _parse_edge_subscriptions(ex.get("edge_subscriptions"), servers)
+    accepted = ex.get("accepted_domains") or []
+    for i, d in enumerate(accepted):
+        _check_keys(f"domain.exchange.accepted_domains[{i}]", d, {"Name", "DomainName", "DomainType"}, ("Name", "DomainName"))
+    return ExchangeOrganization(
+        str(ex["organization"]),
+        str(ex.get("admin_group", DEFAULT_ADMIN_GROUP)),
+        servers,
+        agent,
+        groups,
+        databases,
+        mailboxes,
+        subscriptions,
+        [dict(d) for d in accepted],
+    )
+
+
+def _parse_edge_subscriptions(raw: Any, servers: dict[str, ExchangeServerObject]) -> dict[str, dict[str, Any]]:
+    """domain.exchange.edge_subscriptions: {EDGE01: {site, certificate}} - an Edge subscribed before the estate's story."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in (raw or {}).items():
+        where = f"domain.exchange.edge_subscriptions.{name}"
+        _check_keys(where, spec, {"site", "certificate"}, ("certificate",))
+        sites = {s.site for s in servers.values()} | {ExchangeServerObject.site}
+        site = str(spec.get("site", ExchangeServerObject.site))
+        if site not in sites:
+            raise EstateError(f"{where}.site: {site!r} is not the site of any Exchange server ({', '.join(sorted(sites))})")
+        out[str(name).upper()] = {
+            "site": site, "edge_fqdn": None, "certificate": str(spec["certificate"]), "esbra_user": None, "esbra_password": None,
+            "created": None, "last_sync": None, "status": "Normal", "failure": None,
+        }  # fmt: skip
+    return out
 
 
 def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostConfig:
@@ -434,6 +483,18 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     unknown = sorted(set(seed) - set(baseline.SEED_KEYS)) if isinstance(seed, dict) else ["(not a mapping)"]
     if unknown:
         raise EstateError(f"{where}.state.{unknown[0]}: unknown key (allowed: {', '.join(baseline.SEED_KEYS)})")
+    if isinstance(seed, dict) and seed.get("transport") is not None:
+        from simulator.exchange import transport as transport_model
+
+        problem = transport_model.validate_seed(f"{where}.state.transport", seed["transport"])
+        if problem:
+            raise EstateError(problem)
+    if isinstance(seed, dict) and seed.get("edge") is not None:
+        from simulator.exchange import edge as edge_model
+
+        problem = edge_model.validate_seed(f"{where}.state.edge", seed["edge"])
+        if problem:
+            raise EstateError(problem)
     if isinstance(seed, dict) and (seed.get("exchange_databases") is not None or seed.get("ese_files") is not None):
         from simulator.exchange.store import validate_seed
 

@@ -184,8 +184,9 @@ def exchange_server(host: Host, spec: Any) -> None:
     edge = "Edge" in roles
     _prerequisites(host, v, edge)
     _registry(host, version, v, roles, install)
-    _files(host, version, install)
+    _files(host, version, install, roles)
     _services(host, v, roles, edge, install)
+    start_transport(host)
 
 
 # Exchange 2007 (8.x) and 2010 (14.x): the Setup key where _ExchangeState.psm1 reads it, and the snap-in of each release
@@ -198,6 +199,14 @@ LEGACY_ROLE_KEYS = {
     "Edge": "EdgeTransportRole",
 }
 SNAPIN_KEY = r"HKLM:\SOFTWARE\Microsoft\PowerShell\1\PowerShellSnapIns"
+# 2007/2010 Edge Transport services (lower confidence; the 2013+ Edge table above without the 2013+ health services)
+LEGACY_EDGE_SERVICES = (
+    ("ADAM_MSExchange", "Microsoft Exchange ADAM", "auto"),
+    ("MSExchangeTransport", "Microsoft Exchange Transport", "auto"),
+    ("MSExchangeEdgeCredential", "Microsoft Exchange Credential Service", "auto"),
+    ("MSExchangeAntispamUpdate", "Microsoft Exchange Anti-spam Update", "auto"),
+    ("MSExchangeTransportLogSearch", "Microsoft Exchange Transport Log Search", "auto"),
+)
 
 
 def _legacy_server(host: Host, version: str, v: tuple[int, ...], roles: list[str], install: str) -> None:
@@ -220,13 +229,22 @@ def _legacy_server(host: Host, version: str, v: tuple[int, ...], roles: list[str
     host.write_bytes(rf"{install}\Bin\ExSetup.exe", programs.marker("stub", {"file_version": version}))
     _shell_files(host, version, v, install)
     rows = list(_SERVICES_2010["common"]) + [row for r in roles for row in _SERVICES_2010.get(r, ())]
+    if "Edge" in roles:  # an Edge has no AD topology service: AD LDS and the transport services (ODX edge-transport-servers.md)
+        rows = list(LEGACY_EDGE_SERVICES)
     if host.service("NetTcpPortSharing") is not None:
         host.set_service("NetTcpPortSharing", start_mode="auto")
         host.state.services["nettcpportsharing"].state = "running"
     for name, display, mode in rows:
         if host.service(name) is None:
             deps = ["NetTcpPortSharing"] if name == "MSExchangeADTopology" else (["MSExchangeADTopology"] if name != "MSExchangeMonitoring" else [])
-            host.create_service(name, display, rf"{install}\Bin\{name}.exe", mode, dependencies=deps, state="running" if mode == "auto" else "stopped")
+            if "Edge" in roles:
+                deps = ["ADAM_MSExchange"] if name != "ADAM_MSExchange" else []
+            image = rf'"{install}\Bin\{name}.exe"' if name == "MSExchangeTransport" else rf"{install}\Bin\{name}.exe"
+            host.create_service(name, display, image, mode, dependencies=deps, state="running" if mode == "auto" else "stopped")
+            if name == "MSExchangeTransport":
+                host.set_service(name, can_pause=True)
+    transport_files(host, version, install, roles)
+    start_transport(host)
 
 
 def _shell_files(host: Host, version: str, v: tuple[int, ...], install: str) -> None:
@@ -301,12 +319,52 @@ def _registry(host: Host, version: str, v: tuple[int, ...], roles: list[str], in
     host.reg_seed(SYSTEM_ENVIRONMENT, {"ExchangeInstallPath": {"type": "REG_EXPAND_SZ", "data": install + "\\"}})
 
 
-def _files(host: Host, version: str, install: str) -> None:
+def _files(host: Host, version: str, install: str, roles: list[str] | None = None) -> None:
     for sub in ("Bin", "Logging", "TransportRoles\\data\\Queue", "Mailbox", "Scripts"):
         host.mkdir(rf"{install}\{sub}")
     host.write_bytes(rf"{install}\Bin\ExSetup.exe", programs.marker("stub", {"file_version": version, "stdout": f"Version {version}\r\n"}))
-    host.write_bytes(rf"{install}\Bin\EdgeTransport.exe.config", _EDGE_TRANSPORT_CONFIG.encode())
     _shell_files(host, version, version_tuple(version), install)
+    transport_files(host, version, install, roles or ["Mailbox"])
+
+
+def transport_files(host: Host, version: str, install: str, roles: list[str]) -> None:
+    """What a transport server (Hub Transport 2007/2010, Mailbox 2013+, Edge) has for its queue database and, on an Edge, its
+    AD LDS data and the cloned-configuration scripts (2007-2013). Facts: docs/transport-and-edge.md."""
+    from simulator.exchange import edge, transport
+
+    v = version_tuple(version)
+    if not ({"Mailbox", "HubTransport", "Edge"} & set(roles)) or (v[0] < 15 and not ({"HubTransport", "Edge"} & set(roles))):
+        return
+    queue = rf"{install}\TransportRoles\data\Queue"
+    host.mkdir(queue)
+    transport.grant_queue_rights(host, queue)  # Setup leaves Full Control for NETWORK SERVICE, SYSTEM, Administrators (ODX)
+    config = rf"{install}\Bin\EdgeTransport.exe.config"
+    if not host.exists(config):  # a real 2019 file has both keys with the default path (CSS HealthChecker E19 capture)
+        host.write_text(config, transport.edge_transport_config(dict.fromkeys(transport.QUEUE_KEYS, queue)))
+    host.write_bytes(rf"{install}\Bin\MSExchangeTransport.exe", programs.marker("exchange_transport", {"file_version": version}))
+    if "Edge" in roles:
+        host.mkdir(rf"{install}\TransportRoles\data\Adam")
+        if not host.exists(rf"{install}\TransportRoles\data\Adam\adamntds.dit"):
+            edge.save(host, edge.clean_install(host, install))
+        if v < (15, 1):  # the scripts of cloned configuration (2007-2013; Facts section 7)
+            host.mkdir(rf"{install}\Scripts")
+            host.write_bytes(rf"{install}\Scripts\ExportEdgeConfig.ps1", programs.marker("edge_export_config", {"file_version": version}))
+            host.write_bytes(rf"{install}\Scripts\ImportEdgeConfig.ps1", programs.marker("edge_import_config", {"file_version": version}))
+
+
+def start_transport(host: Host) -> None:
+    """A transport service created running (a seeded server, Setup's configuration) opens its queue database as it would
+    at start."""
+    from simulator.exchange import transport
+
+    svc = host.service(transport.SERVICE)
+    if (
+        svc is not None
+        and svc.state == "running"
+        and transport.install_path(host)
+        and host.exists(rf"{transport.install_path(host)}\Bin\MSExchangeTransport.exe")
+    ):
+        transport.on_start(host, svc.name, host.clock.time())
 
 
 def _services(host: Host, v: tuple[int, ...], roles: list[str], edge: bool, install: str) -> None:
@@ -323,15 +381,9 @@ def _services(host: Host, v: tuple[int, ...], roles: list[str], edge: bool, inst
         if name == "MSExchangeADTopology":
             deps = ["NetTcpPortSharing"]
         path = rf"{install}\Bin\{name}.exe" if name.startswith("MSExchange") else rf"{install}\Bin\Microsoft.Exchange.ServiceHost.exe"
+        if name == "MSExchangeTransport":  # its service entry reads the image: the ImagePath is quoted, as Setup writes it
+            path = f'"{path}"'
         if host.service(name) is None:
             host.create_service(name, display, path, mode, dependencies=deps, state=state)
-
-
-_EDGE_TRANSPORT_CONFIG = """<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <appSettings>
-    <add key="QueueDatabasePath" value="" />
-    <add key="QueueDatabaseLoggingPath" value="" />
-  </appSettings>
-</configuration>
-"""
+            if name == "MSExchangeTransport":  # it accepts Pause (the 2007/2010 and Edge drain: docs/transport-and-edge.md)
+                host.set_service(name, can_pause=True)

@@ -83,6 +83,22 @@ CONTROLLER: dict[str, Controller] = {
         ),
         drops=("services",),
     ),
+    # enrich(): the release table names the build; the queues are counted, the database and the folders' rights judged
+    "transport_queue_info": Controller(
+        adds=("summary", "database", "rights", "exchange.release", "replay.state", "replay.header_error", "replay.logs_present", "replay.replayed")
+    ),
+    # drain_verdict(): what is left to deliver and what draining keeps
+    "transport_queue_drain": Controller(adds=("drained", "left", "kept")),
+    # plan(): the plan and the database as first read (also when the plan needs no module run)
+    "transport_queue_database": Controller(adds=("plan", "before")),
+    # the data file is fetched into the DR kit and checked there; the kit files are described
+    "edge_config_export": Controller(adds=("files",)),
+    # the data file and the answer file are checked and the declared changes computed on the controller
+    "edge_config_import": Controller(adds=("method", "differences", "changes")),
+    # the file is fetched to the controller and only its metadata returned
+    "edge_subscription_file": Controller(adds=("dest", "subscription")),
+    # the subscription file is checked and copied by the plugin, and deleted on the controller after the import
+    "edge_subscription": Controller(adds=("subscription", "file_removed", "synchronized")),
     # the set is read and compared on the controller: the module's read returns only the raw files (private keys)
     "email_router_config": Controller(adds=("source", "files", "changed_files", "errors")),
     # the plugin plans every step and judges the run: the module returns only its raw reads and step outcomes (private keys)

@@ -831,6 +831,10 @@ def _convert(param: Parameter, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail()
         return value
+    if kind == "Byte[]":  # New-EdgeSubscription -FileData ([System.IO.File]::ReadAllBytes(...))
+        if not isinstance(value, (bytes, bytearray)):
+            raise fail()
+        return bytes(value)
     if kind.endswith("[]") or kind == "MultiValuedProperty":
         values = value if isinstance(value, list) else [value]
         if any(not isinstance(v, str) or not v for v in values):

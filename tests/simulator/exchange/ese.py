@@ -340,8 +340,12 @@ def _need_space(host: Host, path: str, ratio: float) -> None:
 
 
 def locked(host: Host, path: str) -> bool:
-    """Whether the Information Store holds the file open (a mounted database): eseutil gets -1032."""
-    mounted = (getattr(host.state, "exchange", None) or {}).get("mounted_files") or []
+    """Whether the Information Store (a mounted database) or the Transport service (its queue database) holds the file
+    open: eseutil gets -1032."""
+    mounted = list((getattr(host.state, "exchange", None) or {}).get("mounted_files") or [])
+    from simulator.exchange import transport  # the Transport service holds its queue database open as well
+
+    mounted += transport.open_files(host)
     return path.casefold() in (p.casefold() for p in mounted)
 
 

@@ -18,6 +18,8 @@ How each release is reached (the method per release: plugin_utils/_exchange_data
   helper connects to the local server the same way, with a credential). The cmdlets run server-side under RBAC: the
   account needs an Exchange management role group (Organization Management, View-Only Organization Management, Server
   Management, Recipient Management) - a Domain Admin stands in here, as in the Setup model.
+- Edge Transport (issue 12): always the snap-in, run by a local administrator; the cmdlets read and write the Edge's own AD
+  LDS, so there is no domain controller to reach and no second hop (docs/transport-and-edge.md).
 Messages marked (modelled) are the simulator's wording.
 """
 
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_databases import shell_for
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
 from simulator.exchange import cmdlets
+from simulator.exchange import transport_cmdlets as _transport_cmdlets  # noqa: F401 (registers the transport and EdgeSync cmdlets)
 
 if TYPE_CHECKING:
     from simulator.estate import Domain, ExchangeOrganization
@@ -56,6 +59,7 @@ class ExchangeShell:
     domain_controller: str | None = None
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     closed: bool = False
+    edge: bool = False  # an Edge Transport server: the cmdlets use its local AD LDS, no domain controller (no second hop)
 
     @classmethod
     def open(
@@ -71,8 +75,11 @@ class ExchangeShell:
         user: str = "Administrator",
     ) -> ExchangeShell:
         product = release_of(version).product
+        edge_server = _is_edge(host)
+        if edge_server and requested == "remote":
+            raise ShellError("An Edge Transport server has no remote Exchange Management Shell (no IIS, outside the domain); use the snap-in (modelled).")
         try:
-            method, snapin = shell_for(product, requested)
+            method, snapin = shell_for(product, "snapin" if edge_server else requested)
         except ValueError as error:
             raise ShellError(str(error)) from None
         session = host.current_session()
@@ -80,7 +87,12 @@ class ExchangeShell:
         if method == "snapin":
             if not host.reg_key_exists(rf"{SNAPIN_KEY}\{snapin}"):
                 raise ShellError(f"The Windows PowerShell snap-in '{snapin}' is not installed on this computer.")
-            return cls(host, product, version, method, snapin, None, host.canonical_identity(user), delegation, domain_controller)
+            if edge_server and not host.is_admin(user):
+                raise ShellError(
+                    f"Access is denied: the Exchange Management Shell of an Edge Transport server needs a member of its local "
+                    f"Administrators group ({user}) (modelled)."
+                )
+            return cls(host, product, version, method, snapin, None, host.canonical_identity(user), delegation, domain_controller, edge=edge_server)
         fqdn = f"{host.name}.{host.domain.name}".lower() if host.domain is not None else host.name.lower()
         uri = connection_uri or f"http://{fqdn}/PowerShell/"
         prefix = f"Connecting to remote server {uri.split('/')[2]} failed with the following error message : "
@@ -132,7 +144,7 @@ class ExchangeShell:
         if self.closed:
             raise cmdlets.CmdletError("The session state is Closed (modelled).")
         self.calls.append((cmdlet, dict(args)))
-        if self.method == "snapin" and not self.delegation:
+        if self.method == "snapin" and not self.delegation and not self.edge:
             raise cmdlets.CmdletError(
                 "Active Directory operation failed: the logon session has no credentials to reach a domain controller "
                 "(the second hop of a WinRM logon; run the task with become) (modelled).",
@@ -142,6 +154,12 @@ class ExchangeShell:
 
     def close(self) -> None:
         self.closed = True
+
+
+def _is_edge(host: Host) -> bool:
+    from simulator.exchange import edge
+
+    return edge.is_edge(host)
 
 
 def _has_management_role(host: Host, identity: str) -> bool:

@@ -344,6 +344,7 @@ def _run(ctx: ProcessContext, log: _Log, v: tuple[int, ...], version: str, switc
     with host.mutating():
         _configure(host, v, version, roles, target)
         _services(host, v, roles, target, disabled=False)
+        profiles.start_transport(host)  # the transport service opens (or creates) its queue database
     if "donotstarttransport" in switches:
         for name in TRANSPORT:
             if host.service(name) is not None:
@@ -435,13 +436,14 @@ def _configure(host: Any, v: tuple[int, ...], version: str, roles: list[str], ta
     root = _v15_or_v14(v)
     if v[0] >= 15:
         profiles._registry(host, version, v, _profile_roles(v, roles), target)
-        profiles._files(host, version, target)
+        profiles._files(host, version, target, _profile_roles(v, roles))
     else:
         for key in _role_key_names(v, roles):
             host.reg_seed(rf"{root}\{key}", {"UnpackedVersion": version, "ConfiguredVersion": version})
         host.reg_seed(SYSTEM_ENVIRONMENT, {"ExchangeInstallPath": {"type": "REG_EXPAND_SZ", "data": target + "\\"}})
         host.write_bytes(rf"{target}\Bin\ExSetup.exe", marker("stub", {"file_version": version}))
         profiles._shell_files(host, version, v, target)
+        profiles.transport_files(host, version, target, roles)
     for key in _role_key_names(v, roles):
         for name in ("Action", "Watermark"):
             if host.reg_get_value(rf"{root}\{key}", name) is not None:
@@ -490,7 +492,7 @@ def _services(host: Any, v: tuple[int, ...], roles: list[str], target: str, *, d
     _net_tcp_port_sharing(host)
     if v[0] >= 15:
         for svc in list(host.services()):  # a resumed run re-creates what the failed one left disabled
-            if svc.start_mode == "disabled" and svc.path.casefold().startswith(target.casefold() + "\\bin"):
+            if svc.start_mode == "disabled" and svc.path.strip('"').casefold().startswith(target.casefold() + "\\bin"):
                 host.delete_service(svc.name)
         profiles._services(host, v, _profile_roles(v, roles), "Edge" in roles, target)
     else:
@@ -503,10 +505,13 @@ def _services(host: Any, v: tuple[int, ...], roles: list[str], target: str, *, d
             if existing is None:
                 deps = ["NetTcpPortSharing"] if name == "MSExchangeADTopology" else (["MSExchangeADTopology"] if name != "MSExchangeMonitoring" else [])
                 state = "running" if mode == "auto" else "stopped"
-                host.create_service(name, display, rf"{target}\Bin\{name}.exe", mode, dependencies=deps, state=state)
+                image = rf'"{target}\Bin\{name}.exe"' if name == "MSExchangeTransport" else rf"{target}\Bin\{name}.exe"  # ImagePath quoted (spaces)
+                host.create_service(name, display, image, mode, dependencies=deps, state=state)
+                if name == "MSExchangeTransport":
+                    host.set_service(name, can_pause=True)
     if disabled:
         for svc in host.services():
-            if svc.path.casefold().startswith(target.casefold() + "\\bin") and svc.start_mode != "disabled":
+            if svc.path.strip('"').casefold().startswith(target.casefold() + "\\bin") and svc.start_mode != "disabled":
                 if host.service(svc.name).state == "running":  # stopping a dependency may have stopped it already
                     host.stop_service(svc.name, force=True)
                 host.set_service(svc.name, start_mode="disabled")

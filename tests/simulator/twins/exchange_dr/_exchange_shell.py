@@ -15,12 +15,15 @@ from simulator.twins import ModuleRun
 from simulator.winpath import join_command_line
 
 
-def open_exchange_shell(m: ModuleRun, version: str, command_names: list[str]) -> ExchangeShell:
-    """Open-ExDrExchangeShell: the module fails naming the reason when the shell cannot be opened."""
+def open_exchange_shell(m: ModuleRun, version: str, command_names: list[str], *, edge: bool = False) -> ExchangeShell:
+    """Open-ExDrExchangeShell: the module fails naming the reason when the shell cannot be opened. `edge`: -Edge (an Edge
+    Transport server: the snap-in only)."""
     p = m.params
     major = version.split(".", maxsplit=1)[0]
     if major not in ("8", "14", "15"):
         m.fail_json(f"Failed to open the Exchange Management Shell: Exchange {version} is not a release this collection knows (2007 to Subscription Edition)")
+    if edge and p["exchange_shell"] == "remote":
+        m.fail_json("Failed to open the Exchange Management Shell: an Edge Transport server has no remote shell; use exchange_shell=snapin or auto")
     if p["exchange_shell"] == "remote" and major == "8":
         m.fail_json("Failed to open the Exchange Management Shell: Exchange 2007 has no remote shell; use exchange_shell=snapin or auto")
     try:
@@ -35,7 +38,7 @@ def open_exchange_shell(m: ModuleRun, version: str, command_names: list[str]) ->
             user=m.user,
         )
     except ShellError as error:
-        if p["exchange_shell"] == "snapin" or (p["exchange_shell"] == "auto" and major == "8"):
+        if p["exchange_shell"] == "snapin" or (p["exchange_shell"] == "auto" and (major == "8" or edge)):
             snapin = SHELLS[release_of(version).product].snapin
             m.fail_json(f"Failed to load the Exchange snap-in {snapin}: {error}")
         fqdn = f"{m.host.name}.{m.host.domain.name}".lower() if m.host.domain is not None else m.host.name.lower()

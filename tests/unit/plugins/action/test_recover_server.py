@@ -354,6 +354,23 @@ def test_a_dropped_connection_while_setup_runs_is_waited_through(monkeypatch: py
     assert host.modules().count("exchange_dr.recovery.exchange_info") == 2
 
 
+def test_a_connection_lost_while_the_job_file_is_removed_does_not_fail_a_finished_setup(monkeypatch: pytest.MonkeyPatch) -> None:
+    host = Host([fresh()], run=recorded("run_success"))
+    original = host.execute
+
+    def execute(module_name: str, module_args: dict[str, Any], wrap_async: bool) -> dict[str, Any]:
+        if module_name == "ansible.legacy.async_status":
+            host.calls.append((module_name, module_args, wrap_async))
+            raise ConnectionError("('Connection aborted.', RemoteDisconnected('Remote end closed connection without response'))")
+        return original(module_name, module_args, wrap_async)
+
+    host.execute = execute  # type: ignore[method-assign]
+    result = run(monkeypatch, host, {"setup_path": SETUP, "reboot": False})
+    assert host.modules().count("ansible.legacy.async_status") == 1, "the job file is left on the host, not retried"
+    assert not result.get("failed"), result.get("msg")
+    assert result["exit_code"] == 0 and result["setup_log"]["succeeded"] is True
+
+
 def test_a_job_whose_setup_died_with_a_restart_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     host = Host([fresh(), fresh(exchange__incomplete=True)], run=recorded("run_success"))
     _dropping_waits(host, 1, unfinished_after=0)

@@ -41,7 +41,7 @@ def recovered() -> dict[str, Any]:
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False}, databases=["DB02", "DB03"])
-    assert plan["run"] == list(PHASES)
+    assert plan["run"] == [p for p in PHASES if not p.startswith(("edge_", "transport_"))]  # the Edge phases are an Edge's
     assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "databases", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
@@ -138,6 +138,71 @@ def test_filter() -> None:
     assert dr_plan(lost())["host"] == "EX01"
     with pytest.raises(Exception, match="expected an exchange_info result"):
         dr_plan("not a dict")
+    with pytest.raises(Exception, match="edge must be a dict or None, got str"):
+        dr_plan(lost(), edge="EDGE01")
+
+
+# -- an Edge Transport server ------------------------------------------------------------------------------------------------------
+EDGE_KIT = {"kit_dir": "/kit", "name": "EDGE01", "data": True, "definition": True, "subscription_server": "EX01"}
+
+
+def edge_info(version: str = "15.0.1497.2", **changes: Any) -> dict[str, Any]:
+    info = recovered()
+    info["computer_name"] = "EDGE01"
+    info["domain"] = {"joined": False, "name": None}
+    info["exchange"] = {"installed": True, "configured": True, "incomplete": False, "version": version, "roles": ["EdgeTransportRole"]}
+    info["services"] = [{"name": "MSExchangeTransport", "start_mode": "auto", "state": "running"}]
+    for path, value in changes.items():
+        target = info
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return info
+
+
+def test_an_edge_gets_its_own_phases_with_the_cloned_configuration_on_2013() -> None:
+    plan = plan_host("EDGE01", edge_info(), edge=EDGE_KIT)
+    assert plan["exchange_action"] == "edge" and not plan["refused"]
+    assert plan["run"] == ["preflight", "edge_config", "edge_subscription", "transport_queue", "final_verify"]
+    assert plan["edge"] == {"method": "cloned", "file": "/kit/EDGE01.CloneConfigData.xml", "subscription_server": "EX01"}
+    assert "ImportEdgeConfig.ps1" in plan["lines"][0] and "from EX01" in plan["lines"][1]
+
+
+def test_a_2019_edge_is_rebuilt_from_the_declared_configuration() -> None:
+    plan = plan_host("EDGE01", edge_info("15.2.1544.4"), edge=EDGE_KIT)
+    assert plan["edge"]["method"] == "declared" and plan["edge"]["file"] == "/kit/EDGE01.edge-definition.yml"
+    refused = plan_host("EDGE01", edge_info("15.2.1544.4"), edge={**EDGE_KIT, "method": "cloned"})
+    assert refused["refused"] and "has no ImportEdgeConfig.ps1" in refused["refusal"]
+
+
+def test_a_2013_edge_without_a_data_file_falls_back_to_its_definition() -> None:
+    plan = plan_host("EDGE01", edge_info(), edge={**EDGE_KIT, "data": False})
+    assert plan["edge"]["method"] == "declared"
+
+
+@pytest.mark.parametrize(
+    ("info", "edge", "expected"),
+    [
+        (edge_info(exchange__installed=False), EDGE_KIT, "has no Exchange installed: install the Edge Transport role"),
+        (edge_info(exchange__roles=["MailboxRole"]), EDGE_KIT, "not the Edge Transport role"),
+        (edge_info(exchange__incomplete=True), EDGE_KIT, "not completely installed"),
+        (edge_info(), {**EDGE_KIT, "data": False, "definition": False}, "/kit/EDGE01.edge-definition.yml is missing"),
+        (edge_info(), {**EDGE_KIT, "kit_dir": ""}, "set recover_edge_kit_dir"),
+        (edge_info(), {**EDGE_KIT, "subscription_server": None}, "set recover_edge_subscription_server"),
+        (edge_info(computer_name="EDGE02"), EDGE_KIT, "answers as the computer EDGE02"),
+    ],
+)
+def test_an_edge_that_cannot_be_recovered_is_refused_with_what_to_do(info: dict[str, Any], edge: dict[str, Any], expected: str) -> None:
+    plan = plan_host("EDGE01", info, edge=edge)
+    assert plan["refused"] and expected in plan["refusal"] and plan["run"] == []
+
+
+def test_an_edge_with_stopped_services_gets_verify_and_may_skip_the_subscription_and_the_queue() -> None:
+    info = edge_info(services=[{"name": "MSExchangeTransport", "start_mode": "auto", "state": "stopped"}], domain__joined=True)
+    plan = plan_host("EDGE01", info, edge={**EDGE_KIT, "subscribe": False, "check_queue": False})
+    assert plan["run"] == ["preflight", "verify", "edge_config", "final_verify"]
+    assert any("joined to a domain" in w for w in plan["warnings"])
 
 
 def test_the_databases_phase_is_planned_only_for_a_host_with_databases_to_bring_back() -> None:

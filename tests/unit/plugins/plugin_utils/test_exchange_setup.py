@@ -150,7 +150,7 @@ def test_a_clean_host_runs_setup() -> None:
         ({"domain__joined": False}, {}, "not_domain_joined", ["not joined to a domain", "join the host"]),
         ({"ad_server__error": "The server is not operational."}, {}, "ad_unreadable", ["not operational"]),
         ({"ad_server__exists": False}, {}, "no_ad_object", ["no Exchange server object named EX01", "normal install"]),
-        ({"ad_server__roles": ["Edge"]}, {}, "edge_role", ["Edge Transport", "cloned configuration"]),
+        ({"ad_server__roles": ["Edge"]}, {}, "edge_role", ["Edge Transport", "edge_servers", "recover_edge"]),
         ({"media__exists": False}, {}, "no_media", ["No Exchange Setup found"]),
         ({"media__version": "1.0.0.0"}, {}, "media_version", ["Could not read an Exchange build"]),
         ({"media__version": build("2016", 23)}, {}, "media_product", ["same product"]),
