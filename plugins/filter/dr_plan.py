@@ -55,6 +55,13 @@ options:
       - An Edge gets the phases C(edge_config), C(edge_subscription) and C(transport_queue) instead of Setup's; it is refused
         when Exchange or its Edge Transport role is not installed, or when the kit lacks the configuration its release needs.
     type: dict
+  databases:
+    description:
+      - The names of the databases the C(databases) phase brings back on this host (the role
+        C(exchange_dr.recovery.restore_database)); empty - no C(databases) phase.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -88,8 +95,8 @@ _value:
       type: str
     phases:
       description:
-        - "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, edge_config,
-          edge_subscription, transport_queue, email_router, final_verify."
+        - "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, databases,
+          edge_config, edge_subscription, transport_queue, email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -127,7 +134,14 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._dr_plan impo
 
 
 def dr_plan(
-    info: Any, host: str = "", recover: bool = True, router: dict[str, Any] | None = None, reboot_first: bool = True, *, edge: dict[str, Any] | None = None
+    info: Any,
+    host: str = "",
+    recover: bool = True,
+    router: dict[str, Any] | None = None,
+    reboot_first: bool = True,
+    *,
+    edge: dict[str, Any] | None = None,
+    databases: list[str] | None = None,
 ) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
@@ -135,7 +149,11 @@ def dr_plan(
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
     if edge is not None and not isinstance(edge, dict):
         raise AnsibleFilterError(f"dr_plan: edge must be a dict or None, got {type(edge).__name__}")
-    return plan_host(host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, edge=edge)
+    if databases is not None and (not isinstance(databases, list) or not all(isinstance(d, str) and d for d in databases)):
+        raise AnsibleFilterError(f"dr_plan: databases must be a list of database names, got {databases!r}")
+    return plan_host(
+        host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, edge=edge, databases=databases
+    )
 
 
 class FilterModule:

@@ -20,7 +20,20 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _excha
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_versions as versions
 
-PHASES = ("preflight", "prerequisites", "recover", "reboot", "verify", "edge_config", "edge_subscription", "transport_queue", "email_router", "final_verify")
+# databases is optional: only for a host with databases to bring back (restore_database_databases)
+PHASES = (
+    "preflight",
+    "prerequisites",
+    "recover",
+    "reboot",
+    "verify",
+    "databases",
+    "edge_config",
+    "edge_subscription",
+    "transport_queue",
+    "email_router",
+    "final_verify",
+)
 CLONED_PRODUCTS = ("2007", "2010", "2013")  # ExportEdgeConfig.ps1 / ImportEdgeConfig.ps1 ship with these (docs/transport-and-edge.md)
 
 
@@ -71,6 +84,7 @@ def plan_host(
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
     edge: dict[str, Any] | None = None,
+    databases: list[str] | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
 
@@ -78,6 +92,7 @@ def plan_host(
     recover  the host is in the Exchange recovery group
     router   None when the Email Router is not restored on this host, else what preflight learnt:
              {"installed": bool | None, "service_state": str | None}
+    databases the names of the databases the restore_database role brings back on this host (None or empty: no phase)
     """
     plan = HostPlan(host, "skip")
     if edge is not None:
@@ -94,6 +109,13 @@ def plan_host(
             _plan_router(plan, router)
         if (plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]) and not plan.phases["verify"]:
             plan.add("verify", "check every Exchange service of the recovered server and start the Automatic ones that are stopped")
+        if recover and info is not None and databases:
+            # Always planned when listed: the role's module judges each database itself and changes nothing when it is back.
+            plan.add(
+                "databases",
+                f"bring back {len(databases)} database(s) - {', '.join(databases)}: restore from the backup what is lost, "
+                "soft recovery, mount, retention (restore_database; each database's own plan in the phase)",
+            )
         if recover or router is not None:
             plan.phases["final_verify"] = True
             plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})

@@ -31,6 +31,8 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
+          bob: {display_name: Bob Jones, database: null}  # a user account without a mailbox (RecipientType User): the
+                                                          # account of a disabled mailbox (recipients.py)
 
 Defaults and ranges: PS Set-MailboxDatabase (DeletedItemRetention 14.00:00:00, MailboxRetention 30.00:00:00, both 00:00:00 to
 24855.03:14:07; RetainDeletedItemsUntilBackup $false; AllowFileRestore $false).
@@ -135,7 +137,8 @@ def next_log_prefix(used: set[str]) -> str:
 
 @dataclass
 class MailboxObject:
-    """A mailbox user in AD: the user account and the database its mailbox is in (the store holds the content)."""
+    """A user in AD: the user account and the database its mailbox is in (the store holds the content), or no database - a
+    user without a mailbox (Get-User RecipientType User), which Connect-Mailbox can give one."""
 
     alias: str
     display_name: str
