@@ -70,6 +70,13 @@ options:
       - An Edge gets the phases C(edge_config), C(edge_subscription) and C(transport_queue) instead of Setup's; it is refused
         when Exchange or its Edge Transport role is not installed, or when the kit lacks the configuration its release needs.
     type: dict
+  databases:
+    description:
+      - The names of the databases the C(databases) phase brings back on this host (the role
+        C(exchange_dr.recovery.restore_database)); empty - no C(databases) phase.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -104,8 +111,8 @@ _value:
     phases:
       description:
         - "Phase name to whether it has work on this host: preflight, prerequisites,
-          dag_remove, recover, reboot, reapply, verify, dag_add, edge_config, edge_subscription, transport_queue, email_router,
-          final_verify."
+          dag_remove, recover, reboot, reapply, verify, dag_add, databases, edge_config, edge_subscription, transport_queue,
+          email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -155,6 +162,7 @@ def dr_plan(
     kit: str | None = None,
     dag_member: dict[str, Any] | None = None,
     edge: dict[str, Any] | None = None,
+    databases: list[str] | None = None,
 ) -> dict[str, Any]:
     if info is not None and not isinstance(info, dict):
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
@@ -164,6 +172,8 @@ def dr_plan(
         raise AnsibleFilterError(f"dr_plan: dag_member must be a dict or None, got {type(dag_member).__name__}")
     if edge is not None and not isinstance(edge, dict):
         raise AnsibleFilterError(f"dr_plan: edge must be a dict or None, got {type(edge).__name__}")
+    if databases is not None and (not isinstance(databases, list) or not all(isinstance(d, str) and d for d in databases)):
+        raise AnsibleFilterError(f"dr_plan: databases must be a list of database names, got {databases!r}")
     return plan_host(
         host or str((info or {}).get("computer_name") or ""),
         info,
@@ -173,6 +183,7 @@ def dr_plan(
         kit=kit or None,
         dag_member=dag_member,
         edge=edge,
+        databases=databases,
     )
 
 

@@ -26,6 +26,7 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _excha
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_versions as versions
 
+# databases is optional: only for a host with databases to bring back (restore_database_databases)
 PHASES = (
     "preflight",
     "prerequisites",
@@ -35,6 +36,7 @@ PHASES = (
     "reapply",
     "verify",
     "dag_add",
+    "databases",
     "edge_config",
     "edge_subscription",
     "transport_queue",
@@ -95,6 +97,7 @@ def plan_host(
     kit: str | None = None,
     dag_member: dict[str, Any] | None = None,
     edge: dict[str, Any] | None = None,
+    databases: list[str] | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
 
@@ -107,6 +110,7 @@ def plan_host(
                 the DAG cmdlets on, "record" or "record_path": the record of an earlier dag_remove, "kit": a DR kit
                 manifest (or its path), "inventory":
                 every inventory host, "recovering": the hosts being recovered}
+    databases   the names of the databases the restore_database role brings back on this host (None or empty: no phase)
     """
     plan = HostPlan(host, "skip")
     if edge is not None:
@@ -130,6 +134,13 @@ def plan_host(
             _plan_router(plan, router)
         if (plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]) and not plan.phases["verify"]:
             plan.add("verify", "check every Exchange service of the recovered server and start the Automatic ones that are stopped")
+        if recover and info is not None and databases:
+            # Always planned when listed: the role's module judges each database itself and changes nothing when it is back.
+            plan.add(
+                "databases",
+                f"bring back {len(databases)} database(s) - {', '.join(databases)}: restore from the backup what is lost, "
+                "soft recovery, mount, retention (restore_database; each database's own plan in the phase)",
+            )
         if recover or router is not None:
             plan.phases["final_verify"] = True
             plan.steps.append({"phase": "final_verify", "what": "read every service once more and judge the host's health (no change)"})

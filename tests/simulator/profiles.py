@@ -260,11 +260,14 @@ def _legacy_server(host: Host, version: str, v: tuple[int, ...], roles: list[str
 
 
 def _shell_files(host: Host, version: str, v: tuple[int, ...], install: str) -> None:
-    """eseutil.exe in Bin and the release's management shell snap-in, registered where Get-PSSnapin -Registered finds it."""
+    """eseutil.exe (and isinteg.exe on 2007/2010) in Bin and the release's management shell snap-in, registered where
+    Get-PSSnapin -Registered finds it."""
     from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_databases import SHELLS
     from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import release_of
 
     host.write_bytes(rf"{install}\Bin\eseutil.exe", programs.marker("eseutil", {"file_version": version}))
+    if v[0] in (8, 14):  # isinteg: 2007 and 2010 (2010 SP1 keeps the file but replaced it with New-MailboxRepairRequest)
+        host.write_bytes(rf"{install}\Bin\isinteg.exe", programs.marker("isinteg", {"file_version": version}))
     snapin = SHELLS[release_of(version).product].snapin
     host.reg_seed(
         rf"{SNAPIN_KEY}\{snapin}",

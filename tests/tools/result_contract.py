@@ -66,6 +66,8 @@ CONTROLLER: dict[str, Controller] = {
     "exchange_recovery_database": Controller(adds=("exchange.release", "database", "plan", "source", "recovery", "moved_aside")),
     # plugin_utils/_mailbox_restore judges the raw read and the request's statistics (private keys) into the task's result
     "exchange_mailbox_restore": Controller(adds=("exchange.release", "method", "source", "target", "request", "target_items", "polls")),
+    # plugin_utils/_retention.plan judges the raw read (_read) and the applied cmdlets (_steps) into the task's result
+    "exchange_retention": Controller(adds=("exchange.release", "database", "retention", "disconnected", "reconnect", "plan")),
     # the verdict of plugin_utils/_service_health.evaluate replaces the raw service read
     "service_state": Controller(
         adds=(
@@ -105,6 +107,25 @@ CONTROLLER: dict[str, Controller] = {
     "dr_kit_capture": Controller(adds=("kit", "version", "previous", "new_version", "differences", "summary", "counts", "baseline_recorded")),
     # issue 13: the kit is checked and the steps planned on the controller; the module reads (_read) and runs steps (_results)
     "dr_kit_apply": Controller(adds=("kit", "kit_version", "steps", "notes", "summary")),
+    # the plugin plans every step and judges the run: the module returns only its raw reads and step outcomes (private keys)
+    "exchange_database": Controller(
+        adds=(
+            "database",
+            "server",
+            "release",
+            "action",
+            "plan",
+            "steps",
+            "mounted",
+            "before",
+            "after",
+            "aside",
+            "database_copy",
+            "restored_from",
+            "recovery_verdict",
+            "repair_request",
+        )
+    ),
     # the plugin judges the run (preflight, exit code, log) and returns its own verdict; reboots come from _module_with_reboot
     "recover_server": Controller(
         adds=(

@@ -34,6 +34,8 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
+          bob: {display_name: Bob Jones, database: null}  # a user account without a mailbox (RecipientType User): the
+                                                          # account of a disabled mailbox (recipients.py)
         dags:                            # database availability groups (2010+; issue 13, docs/dag.md and docs/dr-kit.md)
           DAG1: {servers: [EX01, EX02], witness_server: FS01, witness_directory: 'C:\\DAG1', alternate_witness_server: null,
                  alternate_witness_directory: null, datacenter_activation_mode: 'Off', cluster_nodes: [EX01, EX02]}
@@ -167,7 +169,8 @@ def next_log_prefix(used: set[str]) -> str:
 
 @dataclass
 class MailboxObject:
-    """A mailbox user in AD: the user account and the database its mailbox is in (the store holds the content)."""
+    """A user in AD: the user account and the database its mailbox is in (the store holds the content), or no database - a
+    user without a mailbox (Get-User RecipientType User), which Connect-Mailbox can give one."""
 
     alias: str
     display_name: str

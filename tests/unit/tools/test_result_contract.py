@@ -237,6 +237,7 @@ RUNS = {
     "email_router": {"state": "absent"},
     "email_router_config": {},
     "recover_server": {"setup_path": "C:\\Media\\Setup.exe", "arguments": ["/Mode:RecoverServer"]},
+    "exchange_database": {"name": "DB01", "_database": {"guid": "g", "log_folder_path": "C:\\DB01", "read_backup": True}, "restore_from": "C:\\Nowhere"},
     "transport_queue_info": {"queues": False},
     "transport_queue_drain": {"method": "pause"},
     "transport_queue_database": {"state": "fresh"},

@@ -40,13 +40,14 @@ def recovered() -> dict[str, Any]:
 
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
-    plan = plan_host("EX01", lost(), router={"installed": False})
+    plan = plan_host("EX01", lost(), router={"installed": False}, databases=["DB02", "DB03"])
     # no DR kit given, not a DAG member, not an Edge
     assert plan["run"] == [p for p in PHASES if p != "reapply" and not p.startswith(("dag_", "edge_", "transport_"))]
-    assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "email_router", "final_verify"]
+    assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "databases", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
-    assert plan["lines"][4].startswith("5. email_router: reinstall the Email Router")
+    assert plan["lines"][4].startswith("5. databases: bring back 2 database(s) - DB02, DB03: restore from the backup")
+    assert plan["lines"][5].startswith("6. email_router: reinstall the Email Router")
     assert not plan["refused"]
 
 
@@ -283,3 +284,23 @@ def test_an_edge_with_stopped_services_gets_verify_and_may_skip_the_subscription
     plan = plan_host("EDGE01", info, edge={**EDGE_KIT, "subscribe": False, "check_queue": False})
     assert plan["run"] == ["preflight", "verify", "edge_config", "final_verify"]
     assert any("joined to a domain" in w for w in plan["warnings"])
+
+
+def test_the_databases_phase_is_planned_only_for_a_host_with_databases_to_bring_back() -> None:
+    assert not plan_host("EX01", lost())["phases"]["databases"]
+    assert not plan_host("EX01", lost(), databases=[])["phases"]["databases"]
+    # a recovered server: the role's module judges each database and changes nothing when it is back
+    plan = plan_host("EX01", recovered(), databases=["DB02"])
+    assert plan["run"] == ["preflight", "databases", "final_verify"]
+    assert "DB02" in plan["lines"][0]
+    # a router-only host and a refused host get no databases phase
+    assert not plan_host("RT01", None, recover=False, router={"installed": True, "service_state": "running"}, databases=["DB02"])["phases"]["databases"]
+    refused = plan_host("EX01", lost(ad_server__exists=False), databases=["DB02"])
+    assert refused["refused"] and not refused["phases"]["databases"]
+
+
+def test_the_filter_refuses_databases_that_are_not_a_list_of_names() -> None:
+    from ansible.errors import AnsibleFilterError
+
+    with pytest.raises(AnsibleFilterError, match="databases must be a list of database names"):
+        FilterModule().filters()["dr_plan"](None, host="EX01", databases="DB02")
