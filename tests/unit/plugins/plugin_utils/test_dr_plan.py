@@ -145,7 +145,7 @@ def test_filter() -> None:
 
 def test_a_dr_kit_adds_the_reapply_phase_after_the_reboot() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False}, kit="/srv/kits/EX01")
-    assert plan["run"] == [p for p in PHASES if not p.startswith(("dag_", "edge_", "transport_"))]
+    assert plan["run"] == [p for p in PHASES if p != "databases" and not p.startswith(("dag_", "edge_", "transport_"))]
     assert [s["phase"] for s in plan["steps"]].index("reapply") == 3
     assert plan["lines"][3].startswith("4. reapply: re-apply the DR kit /srv/kits/EX01")
 
@@ -220,7 +220,7 @@ def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], r
 def test_a_lost_dag_member_with_a_kit_reapplies_it_before_verify_and_rejoins_the_dag_after() -> None:
     plan = plan_host("EX02", dag_member(), kit="/srv/kits", dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
     assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "reapply", "verify", "dag_add", "final_verify"]
-    assert plan["run"] == [p for p in PHASES if p != "email_router" and not p.startswith(("edge_", "transport_"))]
+    assert plan["run"] == [p for p in PHASES if p not in ("email_router", "databases") and not p.startswith(("edge_", "transport_"))]
 
 
 # -- an Edge Transport server ------------------------------------------------------------------------------------------------------
@@ -304,3 +304,9 @@ def test_the_filter_refuses_databases_that_are_not_a_list_of_names() -> None:
 
     with pytest.raises(AnsibleFilterError, match="databases must be a list of database names"):
         FilterModule().filters()["dr_plan"](None, host="EX01", databases="DB02")
+
+
+def test_databases_are_brought_back_after_the_server_is_back_in_its_dag() -> None:
+    plan = plan_host("EX02", dag_member(), databases=["DB05"], dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"][plan["run"].index("dag_add") + 1] == "databases"
+    assert [s["phase"] for s in plan["steps"]][-2:] == ["databases", "final_verify"]
