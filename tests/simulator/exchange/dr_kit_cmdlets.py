@@ -198,7 +198,7 @@ DOCUMENTED: dict[str, tuple[tuple[Any, ...], ...]] = {
             'RemoteIPRanges',
             'MultiValuedProperty',
             ('Custom', 'Partner', 'Internal', 'Client', 'Internet', 'UsageType'),
-            ('Custom', 'Partner', 'Internal', 'Client', 'Internet', 'UsageType'),
+            ('Custom', 'Partner', 'Internal', 'Client'),  # optional in the Internet and UsageType sets (PS New-ReceiveConnector SYNTAX)
             None,
             _ALL5,
         ),
