@@ -46,6 +46,21 @@ options:
     description: Restart a host with a pending restart before Setup (else the host is refused, as Setup would fail).
     type: bool
     default: true
+  kit:
+    description:
+      - The DR kit to re-apply after the recovery (a kit folder, docs/dr-kit.md); the plan gets a C(reapply) phase. C(None)
+        or empty - no re-apply.
+    type: str
+  dag_member:
+    description:
+      - "What the run knows of a database availability group membership besides the AD object's (C(ad_server.dag)): a
+        dict with C(dag) (the DAG's name from variables), C(via) (the inventory host that runs the DAG cmdlets), C(record)
+        or C(record_path) (the record an earlier C(dag_remove) wrote, or its file on the controller), C(kit) (a DR kit
+        manifest or its path), C(inventory) (every inventory host) and
+        C(recovering) (the hosts being recovered). A DAG member gets the C(dag_remove) and C(dag_add) phases, run on a
+        surviving member; a member with no surviving member in the inventory, or sources that disagree on its DAG, is
+        refused."
+    type: dict
   edge:
     description:
       - "C(None) unless the host is an Edge Transport server to recover (inventory group C(edge_servers)); then a dict:
@@ -95,8 +110,9 @@ _value:
       type: str
     phases:
       description:
-        - "Phase name to whether it has work on this host: preflight, prerequisites, recover, reboot, verify, databases,
-          edge_config, edge_subscription, transport_queue, email_router, final_verify."
+        - "Phase name to whether it has work on this host: preflight, prerequisites,
+          dag_remove, recover, reboot, reapply, verify, dag_add, databases, edge_config, edge_subscription, transport_queue,
+          email_router, final_verify."
       type: dict
     run:
       description: The phases with work, in run order.
@@ -124,6 +140,9 @@ _value:
       description: Runtimes Setup needs that the host lacks (dotnet, vcredist2012, vcredist2013, ucma, url_rewrite).
       type: list
       elements: str
+    dag:
+      description: For a DAG member, C(name) (the DAG), C(source) (who said so), C(via) (the host that runs its DAG steps), C(members); else null.
+      type: dict
 """
 
 from typing import Any
@@ -140,6 +159,8 @@ def dr_plan(
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
     *,
+    kit: str | None = None,
+    dag_member: dict[str, Any] | None = None,
     edge: dict[str, Any] | None = None,
     databases: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -147,12 +168,22 @@ def dr_plan(
         raise AnsibleFilterError(f"dr_plan: expected an exchange_info result (a dict) or None, got {type(info).__name__}")
     if router is not None and not isinstance(router, dict):
         raise AnsibleFilterError(f"dr_plan: router must be a dict or None, got {type(router).__name__}")
+    if dag_member is not None and not isinstance(dag_member, dict):
+        raise AnsibleFilterError(f"dr_plan: dag_member must be a dict or None, got {type(dag_member).__name__}")
     if edge is not None and not isinstance(edge, dict):
         raise AnsibleFilterError(f"dr_plan: edge must be a dict or None, got {type(edge).__name__}")
     if databases is not None and (not isinstance(databases, list) or not all(isinstance(d, str) and d for d in databases)):
         raise AnsibleFilterError(f"dr_plan: databases must be a list of database names, got {databases!r}")
     return plan_host(
-        host or str((info or {}).get("computer_name") or ""), info, recover=recover, router=router, reboot_first=reboot_first, edge=edge, databases=databases
+        host or str((info or {}).get("computer_name") or ""),
+        info,
+        recover=recover,
+        router=router,
+        reboot_first=reboot_first,
+        kit=kit or None,
+        dag_member=dag_member,
+        edge=edge,
+        databases=databases,
     )
 
 

@@ -27,6 +27,7 @@ $module.Result.reboot_pending = $false
 $module.Result.ad_server = @{
     exists = $false; name = $null; distinguished_name = $null; role_mask = $null; install_path = $null
     version = $null; admin_display_version = $null; error = $null
+    dag = $null; dag_distinguished_name = $null; dag_members = @()
 }
 $module.Result.scripting_agent = @{ enabled = $false; config_path = $null; config_present = $false }
 $module.Result.media = @{ path = $module.Params.setup_path; exists = $false; version = $null }
@@ -86,7 +87,7 @@ if ($module.Result.domain.joined) {
         $exchangeRoot = [ADSI]"LDAP://CN=Microsoft Exchange,CN=Services,$configuration"
         $searcher = New-Object -TypeName System.DirectoryServices.DirectorySearcher -ArgumentList $exchangeRoot
         $searcher.Filter = '(&(objectClass=msExchExchangeServer)(cn={0}))' -f (ConvertTo-ExDrLdapFilterValue -Value $serverName)
-        foreach ($property in 'distinguishedName', 'msExchCurrentServerRoles', 'msExchInstallPath', 'serialNumber') {
+        foreach ($property in 'distinguishedName', 'msExchCurrentServerRoles', 'msExchInstallPath', 'serialNumber', 'msExchMDBAvailabilityGroupLink') {
             [void]$searcher.PropertiesToLoad.Add($property)
         }
         $found = $searcher.FindOne()
@@ -105,6 +106,19 @@ if ($module.Result.domain.joined) {
                 if ($display -match 'Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)') {
                     $module.Result.ad_server.version = '{0}.{1}.{2}.{3}' -f $Matches[1], $Matches[2], $Matches[3], $Matches[4]
                 }
+            }
+            # A DAG member's object links to its DAG (msExchMDBAvailabilityGroupLink, Exchange's ServerSchema.DatabaseAvailabilityGroup);
+            # the other members are the server objects with the same link.
+            $dagLink = Get-ExDrFirstValue -Result $found -Name 'msexchmdbavailabilitygrouplink'
+            if ($null -ne $dagLink) {
+                $module.Result.ad_server.dag_distinguished_name = [string]$dagLink
+                if ([string]$dagLink -match '^CN=((?:\\.|[^,\\])+),') {
+                    $module.Result.ad_server.dag = $Matches[1] -replace '\\(.)', '$1'
+                }
+                $members = New-Object -TypeName System.DirectoryServices.DirectorySearcher -ArgumentList $exchangeRoot
+                $members.Filter = '(&(objectClass=msExchExchangeServer)(msExchMDBAvailabilityGroupLink={0}))' -f (ConvertTo-ExDrLdapFilterValue -Value ([string]$dagLink))
+                [void]$members.PropertiesToLoad.Add('cn')
+                $module.Result.ad_server.dag_members = @($members.FindAll() | ForEach-Object { [string](Get-ExDrFirstValue -Result $_ -Name 'cn') } | Sort-Object)
             }
         }
         # The Scripting Agent: Enabled is bit 0x1 of msExchCmdletExtensionFlags (Exchange's CmdletExtensionAgentSchema

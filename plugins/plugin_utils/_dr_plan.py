@@ -8,6 +8,11 @@ For internal collection use only. The `exchange_dr.recovery.dr_plan` filter turn
 and follows for real. A phase whose work is already done is left out, so a run interrupted at any phase completes without
 redoing finished work. The recovery judgement itself is `_exchange_setup.preflight()` and the prerequisite list is
 `_exchange_prerequisites.plan()`: the same code the recover_server and exchange_prerequisites roles rely on.
+
+A server whose AD object links it to a database availability group (`ad_server.dag`, from msExchMDBAvailabilityGroupLink),
+or that variables, a DR kit or the record of an earlier run name as one, gets two more phases run from a surviving DAG
+member (a lost server cannot run Exchange cmdlets): `dag_remove` before Setup (its copies, its membership, its cluster node)
+and `dag_add` after the services are verified (membership, copies with their settings, healthy copies). See docs/dag.md.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_dag as dag
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_prerequisites as prerequisites
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_setup as setup
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_versions as versions
@@ -24,9 +30,12 @@ from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _excha
 PHASES = (
     "preflight",
     "prerequisites",
+    "dag_remove",
     "recover",
     "reboot",
+    "reapply",
     "verify",
+    "dag_add",
     "databases",
     "edge_config",
     "edge_subscription",
@@ -47,6 +56,7 @@ class HostPlan:
     warnings: list[str] = field(default_factory=list)
     missing_prerequisites: list[str] = field(default_factory=list)
     email_router_installed: bool = False
+    dag: dict[str, Any] | None = None
     edge: dict[str, Any] | None = None  # an Edge Transport server's recovery: method, kit file, subscription server
 
     def add(self, phase: str, what: str) -> None:
@@ -72,6 +82,7 @@ class HostPlan:
             "warnings": list(self.warnings),
             "missing_prerequisites": list(self.missing_prerequisites),
             "email_router_installed": self.email_router_installed,
+            "dag": dict(self.dag) if self.dag else None,
             "edge": dict(self.edge) if self.edge is not None else None,
         }
 
@@ -83,16 +94,23 @@ def plan_host(
     recover: bool = True,
     router: dict[str, Any] | None = None,
     reboot_first: bool = True,
+    kit: str | None = None,
+    dag_member: dict[str, Any] | None = None,
     edge: dict[str, Any] | None = None,
     databases: list[str] | None = None,
 ) -> dict[str, Any]:
     """The plan of one host.
 
-    info     the host's exchange_info result (None when the host is not an Exchange recovery target)
-    recover  the host is in the Exchange recovery group
-    router   None when the Email Router is not restored on this host, else what preflight learnt:
-             {"installed": bool | None, "service_state": str | None}
-    databases the names of the databases the restore_database role brings back on this host (None or empty: no phase)
+    info        the host's exchange_info result (None when the host is not an Exchange recovery target)
+    recover     the host is in the Exchange recovery group
+    router      None when the Email Router is not restored on this host, else what preflight learnt:
+                {"installed": bool | None, "service_state": str | None}
+    kit         the DR kit to re-apply after the recovery (docs/dr-kit.md), or None
+    dag_member  what the run knows of a DAG membership besides AD: {"dag": name from variables, "via": the host to run
+                the DAG cmdlets on, "record" or "record_path": the record of an earlier dag_remove, "kit": a DR kit
+                manifest (or its path), "inventory":
+                every inventory host, "recovering": the hosts being recovered}
+    databases   the names of the databases the restore_database role brings back on this host (None or empty: no phase)
     """
     plan = HostPlan(host, "skip")
     if edge is not None:
@@ -103,8 +121,15 @@ def plan_host(
             plan.exchange_action, plan.refusal = setup.REFUSE, other
         else:
             _plan_exchange(plan, info, reboot_first)
+        if plan.refusal is None:
+            _plan_dag(plan, host, info, dag_member or {})
     if plan.refusal is None:
         plan.phases["preflight"] = True
+        if kit and recover and info is not None:
+            # idempotent: after a finished recovery it only sets what differs, so an interrupted run puts back the rest
+            plan.add(
+                "reapply", f"re-apply the DR kit {kit}: certificates, virtual directories, receive connectors, transport settings, .config files (what differs)"
+            )
         if router is not None:
             _plan_router(plan, router)
         if (plan.phases["recover"] or plan.phases["reboot"] or plan.phases["prerequisites"]) and not plan.phases["verify"]:
@@ -253,6 +278,47 @@ def _plan_exchange(plan: HostPlan, info: dict[str, Any], reboot_first: bool) -> 
         plan.steps.insert(0, {"phase": "prerequisites", "what": verdict.msg})
     plan.add("recover", ("resume: " if verdict.action == setup.RESUME else "") + verdict.msg)
     plan.add("reboot", "restart if Setup left a restart pending (recover_server restarts and continues when Setup asks)")
+
+
+def _plan_dag(plan: HostPlan, host: str, info: dict[str, Any], given: dict[str, Any]) -> None:
+    """The DAG phases of a server that was a DAG member (AD says so, or variables, a kit or an earlier run's record)."""
+    ad = info.get("ad_server") or {}
+    server = str(ad.get("name") or info.get("computer_name") or host).upper()
+    try:
+        record = given.get("record") or dag.read_record(given.get("record_path"))
+        kit = dag.settings_from_kit(dag.load_kit(given.get("kit"), server), server) if given.get("kit") else None
+    except dag.DagError as e:
+        plan.refusal = f"{server}: {e}"
+        return
+    sources = [("Active Directory", ad.get("dag")), ("recover_dag_member_dag", given.get("dag")), ("the DR kit", (kit or {}).get("dag"))]
+    sources.append(("the record of an earlier run", (record or {}).get("dag")))
+    named = [(where, str(name)) for where, name in sources if name]
+    if not named:
+        return
+    if len({name.casefold() for _where, name in named}) > 1:
+        plan.refusal = f"{server} belongs to which DAG? " + "; ".join(f"{where} says {name}" for where, name in named) + ": fix the wrong one"
+        return
+    where, name = named[0]
+    members = list(ad.get("dag_members") or (record or {}).get("members") or (kit or {}).get("members") or [])
+    via = dag.choose_via(server, members, given.get("inventory") or [], given.get("recovering") or [], given.get("via"))
+    if via is None:
+        plan.refusal = (
+            f"{server} was a member of {name} (from {where}); its DAG steps run on a surviving member, and none is in the inventory"
+            f" (members: {', '.join(members) or 'unknown'}): add one to the inventory or set recover_dag_member_via"
+        )
+        return
+    plan.dag = {"name": name, "source": where, "via": via, "members": members, "kit": given.get("kit") if kit else None}
+    if plan.phases["recover"]:
+        plan.add(
+            "dag_remove",
+            f"on {via}: record the settings of {server}'s copies in {name}, remove its copies and its membership"
+            " (Remove-DatabaseAvailabilityGroupServer -ConfigurationOnly) and evict its cluster node",
+        )
+    plan.add(
+        "dag_add",
+        f"on {via}: add {server} back to {name} and its copies with their activation preference and lag times, and wait"
+        " until every copy is healthy (Get-MailboxDatabaseCopyStatus, Test-ReplicationHealth)",
+    )
 
 
 def stopped_automatic_services(info: dict[str, Any]) -> list[str]:

@@ -419,6 +419,10 @@ class DrReport:
         items = [r for r in result.get("results") or [] if isinstance(r, Mapping) and r.get("changed")]
         if items:
             return [{**base, "item": item_label(r), **_change_detail(r)} for r in items]
+        # a task that reports its own steps (exchange_dr.recovery.dr_kit_apply): one change per step done or planned
+        steps = [st for st in result.get("steps") or [] if isinstance(st, Mapping) and st.get("status") in ("done", "planned") and st.get("summary")]
+        if steps:
+            return [{**base, "item": str(st["summary"])} for st in steps]
         return [{**base, **_change_detail(result)}]
 
     def finish(self, stats: Mapping[str, Mapping[str, int]] | None = None, *, interrupted: bool = False) -> None:

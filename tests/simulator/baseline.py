@@ -177,6 +177,7 @@ SEED_KEYS = (
     "exchange",
     "exchange_databases",
     "ese_files",
+    "exchange_config",
     "edge",
     "transport",
 )
@@ -215,6 +216,10 @@ def apply_seed(host: Host, seed: dict[str, Any]) -> None:
         from simulator.exchange import store
 
         store.apply_seed(host, seed)
+    if seed.get("exchange_config"):
+        from simulator.exchange import server_config  # issue 13: a customised server (certificates, vdirs, connectors, .config edits)
+
+        server_config.apply_seed(host, seed["exchange_config"])
     if seed.get("edge"):
         from simulator.exchange import edge
 

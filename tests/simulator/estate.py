@@ -26,6 +26,7 @@ import yaml
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._exchange_versions import ROLE_BITS
 from simulator import baseline
 from simulator.clock import Clock, VirtualWall, atomic_write_text
+from simulator.exchange import dag as exchange_dag
 from simulator.exchange import model as exchange_model
 from simulator.faults import Fault, FaultSet, fault_from_dict
 from simulator.host import Host
@@ -87,6 +88,13 @@ class ExchangeOrganization:
     storage_groups: dict[str, exchange_model.StorageGroupObject] = field(default_factory=dict)
     databases: dict[str, exchange_model.DatabaseObject] = field(default_factory=dict)
     mailboxes: dict[str, exchange_model.MailboxObject] = field(default_factory=dict)
+    # database availability groups (exchange/model.py DagObject, behaviour in exchange/dag.py), keyed by name as written
+    dags: dict[str, exchange_model.DagObject] = field(default_factory=dict)
+
+    def dag_of(self, server: str) -> exchange_model.DagObject | None:
+        """The DAG `server` is a member of (Get-MailboxServer's DatabaseAvailabilityGroup), or None."""
+        return next((d for d in self.dags.values() if server.upper() in d.servers), None)
+
     # EdgeSync (issue 12, simulator/exchange/edge.py): per subscribed Edge (upper-case name) its subscription record, and the
     # organisation's accepted domains that EdgeSync replicates to the Edges
     edge_subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -203,6 +211,9 @@ class Domain:
             "roles": list(server.roles),
             "version": server.version,
         }
+        dag = exchange_dag.dag_of_server(org, server.name)
+        if dag is not None:  # the server object's link to its DAG (ServerSchema.DatabaseAvailabilityGroup)
+            attrs["msExchMDBAvailabilityGroupLink"] = exchange_dag.dag_distinguished_name(self.dn, org.organization, org.admin_group, dag.name)
         if not server.roles:
             del attrs["msExchCurrentServerRoles"]  # an attribute without a value is not on the object (LDAP returns none)
         return attrs
@@ -227,6 +238,7 @@ class Domain:
                 {k: exchange_model.storage_group_from_dict(v) for k, v in ex.get("storage_groups", {}).items()},
                 {k: exchange_model.database_from_dict(v) for k, v in ex.get("databases", {}).items()},
                 {k: exchange_model.mailbox_from_dict(v) for k, v in ex.get("mailboxes", {}).items()},
+                {k: exchange_model.dag_from_dict(v) for k, v in ex.get("dags", {}).items()},
                 {k: dict(v) for k, v in ex.get("edge_subscriptions", {}).items()},
                 [dict(d) for d in ex.get("accepted_domains", [])],
                 {k: dict(v) for k, v in ex.get("restore_requests", {}).items()},
@@ -377,6 +389,7 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
             "storage_groups",
             "databases",
             "mailboxes",
+            "dags",
             "edge_subscriptions",
             "accepted_domains",
         },
@@ -408,6 +421,8 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups = exchange_model.parse_storage_groups(ex.get("storage_groups"), builds)
         databases = exchange_model.parse_databases(ex.get("databases"), str(ex["organization"]), builds, groups)
         mailboxes = exchange_model.parse_mailboxes(ex.get("mailboxes"), str(ex["organization"]), databases)
+        dags = exchange_model.parse_dags(ex.get("dags"), builds, str(ex["organization"]))
+        exchange_dag.check_copies(dags, databases)
     except exchange_model.ModelError as e:
         raise EstateError(str(e)) from None
     subscriptions = _parse_edge_subscriptions(ex.get("edge_subscriptions"), servers)
@@ -422,8 +437,9 @@ def _parse_exchange(ex: Any) -> ExchangeOrganization:
         groups,
         databases,
         mailboxes,
-        subscriptions,
-        [dict(d) for d in accepted],
+        dags=dags,
+        edge_subscriptions=subscriptions,
+        accepted_domains=[dict(d) for d in accepted],
     )
 
 
@@ -483,6 +499,12 @@ def _parse_host(name: str, spec: dict[str, Any], domain: Domain | None) -> HostC
     unknown = sorted(set(seed) - set(baseline.SEED_KEYS)) if isinstance(seed, dict) else ["(not a mapping)"]
     if unknown:
         raise EstateError(f"{where}.state.{unknown[0]}: unknown key (allowed: {', '.join(baseline.SEED_KEYS)})")
+    if isinstance(seed, dict) and seed.get("exchange_config") is not None:
+        from simulator.exchange import server_config
+
+        problem = server_config.validate_seed(f"{where}.state.exchange_config", seed["exchange_config"])
+        if problem:
+            raise EstateError(problem)
     if isinstance(seed, dict) and seed.get("transport") is not None:
         from simulator.exchange import transport as transport_model
 

@@ -180,13 +180,25 @@ def exchange_server(host: Host, spec: Any) -> None:
     install = str(p["install_path"]).rstrip("\\")
     if v[0] < 15:
         _legacy_server(host, version, v, roles, install)
+        _server_config(host, version, roles, install)
         return
     edge = "Edge" in roles
     _prerequisites(host, v, edge)
     _registry(host, version, v, roles, install)
     _files(host, version, install, roles)
     _services(host, v, roles, edge, install)
+    _server_config(host, version, roles, install)
     start_transport(host)
+
+
+def _server_config(host: Host, version: str, roles: list[str], install: str) -> None:
+    """What Setup configures besides services and files (issue 13): certificate, virtual directories, receive connectors,
+    transport settings, .config files - simulator/exchange/server_config.py. Not on an Edge (its configuration is AD LDS)."""
+    if "Edge" in roles:
+        return
+    from simulator.exchange import server_config
+
+    server_config.install_defaults(host, version, install)
 
 
 # Exchange 2007 (8.x) and 2010 (14.x): the Setup key where _ExchangeState.psm1 reads it, and the snap-in of each release

@@ -60,6 +60,8 @@ CONTROLLER: dict[str, Controller] = {
     ),
     # enrich(): the release table names the build and lists its capabilities; every database judged (a list: not compared)
     "exchange_database_info": Controller(adds=("capabilities", "summary", "exchange.release")),
+    # every copy of the server judged (plugin_utils/_exchange_dag.judge), and how long it waited for healthy copies
+    "exchange_dag_info": Controller(adds=("judgement", "record", "waited", "polls")),
     # plugin_utils/_recovery_database.plan judges the raw read (_read) and the applied steps (_steps) into the task's result
     "exchange_recovery_database": Controller(adds=("exchange.release", "database", "plan", "source", "recovery", "moved_aside")),
     # plugin_utils/_mailbox_restore judges the raw read and the request's statistics (private keys) into the task's result
@@ -101,6 +103,10 @@ CONTROLLER: dict[str, Controller] = {
     "edge_subscription": Controller(adds=("subscription", "file_removed", "synchronized")),
     # the set is read and compared on the controller: the module's read returns only the raw files (private keys)
     "email_router_config": Controller(adds=("source", "files", "changed_files", "errors")),
+    # issue 13: the module only reads (private _read); the kit, its version and the comparison are made on the controller
+    "dr_kit_capture": Controller(adds=("kit", "version", "previous", "new_version", "differences", "summary", "counts", "baseline_recorded")),
+    # issue 13: the kit is checked and the steps planned on the controller; the module reads (_read) and runs steps (_results)
+    "dr_kit_apply": Controller(adds=("kit", "kit_version", "steps", "notes", "summary")),
     # the plugin plans every step and judges the run: the module returns only its raw reads and step outcomes (private keys)
     "exchange_database": Controller(
         adds=(

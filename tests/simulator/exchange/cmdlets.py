@@ -813,6 +813,11 @@ def _missing(spec: CmdletSpec, set_name: str, product: str, bound: dict[str, Any
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+# More parameter types, registered by the modules that add cmdlets (type name -> converter(param, value, fail)); consulted
+# before the types below. Issue 13 (dr_kit_cmdlets.py) adds Uri, Hostname, SecureString, Byte[] and the enums it binds.
+CONVERTERS: dict[str, Callable[[Parameter, Any, Callable[..., CmdletError]], Any]] = {}
+
+
 def _convert(param: Parameter, value: Any) -> Any:
     kind = param.type
 
@@ -823,6 +828,9 @@ def _convert(param: Parameter, value: Any) -> Any:
             "ParameterBindingArgumentTransformationException",
         )
 
+    if kind in CONVERTERS:
+        return CONVERTERS[kind](param, value, fail)
+
     if kind in {"SwitchParameter", "Boolean"}:
         if not isinstance(value, bool):
             raise fail("expected $true or $false")
@@ -830,6 +838,10 @@ def _convert(param: Parameter, value: Any) -> Any:
     if kind in ("Int32", "Int64"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail()
+        return value
+    if kind == "UInt32":  # ActivationPreference: a negative number does not convert
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise fail("Value was either too large or too small for a UInt32.")
         return value
     if kind == "Byte[]":  # New-EdgeSubscription -FileData ([System.IO.File]::ReadAllBytes(...))
         if not isinstance(value, (bytes, bytearray)):
@@ -976,6 +988,9 @@ def database_object(shell: ExchangeShell, db: model.DatabaseObject, status: bool
             Servers=list(db.copies),
             MasterType="DatabaseAvailabilityGroup" if len(db.copies) > 1 else "Server",
         )
+        from simulator.exchange import dag  # DAG copies (dag.py imports this module)
+
+        obj.update(dag.copy_properties(shell, db))
     return obj
 
 
@@ -1513,4 +1528,11 @@ def get_mailbox_repair_request(shell: ExchangeShell, set_name: str, bound: dict[
 
 # The Mailbox Replication service's restore requests and Restore-Mailbox register their behaviours from their own module.
 importlib.import_module("simulator.exchange.mrs")
-importlib.import_module("simulator.exchange.recipients")  # Get-User, Get-Mailbox, Connect-Mailbox, the store's view
+
+
+# The DAG cmdlets (Get-/Add-/Remove-DatabaseAvailabilityGroupServer, *-MailboxDatabaseCopy, Get-MailboxDatabaseCopyStatus,
+# Test-ReplicationHealth) register their parameter tables and behaviours from their own module.
+importlib.import_module("simulator.exchange.dag")
+
+# Get-User, Get-Mailbox, Connect-Mailbox and the store's view of disconnected mailboxes, from their own module.
+importlib.import_module("simulator.exchange.recipients")

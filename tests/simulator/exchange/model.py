@@ -27,12 +27,18 @@ Estate keys (validated here; errors name the key, `domain.exchange.databases.DB0
             deleted_item_retention: "14.00:00:00"
             mailbox_retention: "30.00:00:00"          # mailbox databases only
             retain_deleted_items_until_backup: false
-            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+); default: [server]
+            copies: [EX01, EX02]         # servers holding a copy (a DAG; 2010+), in activation preference order; default: [server]
+            copy_settings:               # optional, per copy: ActivationPreference (default: the position in copies; given, it
+              EX02: {replay_lag_time: "1.00:00:00", truncation_lag_time: "02:00:00"}   # orders copies), ReplayLagTime and
+                                         # TruncationLagTime (00:00:00 to 14.00:00:00)
             guid: 0b9c...                # default: derived from the organisation and the name
         mailboxes:
           alice: {display_name: Alice Smith, database: DB01, guid: ...}   # mailbox users (AD side)
           bob: {display_name: Bob Jones, database: null}  # a user account without a mailbox (RecipientType User): the
                                                           # account of a disabled mailbox (recipients.py)
+        dags:                            # database availability groups (2010+; issue 13, docs/dag.md and docs/dr-kit.md)
+          DAG1: {servers: [EX01, EX02], witness_server: FS01, witness_directory: 'C:\\DAG1', alternate_witness_server: null,
+                 alternate_witness_directory: null, datacenter_activation_mode: 'Off', cluster_nodes: [EX01, EX02]}
 
 Defaults and ranges: PS Set-MailboxDatabase (DeletedItemRetention 14.00:00:00, MailboxRetention 30.00:00:00, both 00:00:00 to
 24855.03:14:07; RetainDeletedItemsUntilBackup $false; AllowFileRestore $false).
@@ -117,12 +123,38 @@ class DatabaseObject:
     mailbox_retention: str | None = DEFAULT_MAILBOX_RETENTION
     retain_deleted_items_until_backup: bool = False
     copies: list[str] = field(default_factory=list)
+    # DAG copies (dag.py): per server {replay_lag_time, truncation_lag_time}; the Replication service's runtime state of
+    # each passive copy (seeding start and length) is `replication` - both persist in domain.json
+    copy_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replication: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def copy_setting(self, server: str, key: str) -> Any:
+        """A copy's ActivationPreference (its position in `copies`), ReplayLagTime or TruncationLagTime (default 00:00:00)."""
+        if key == "activation_preference":
+            return self.copies.index(server.upper()) + 1 if server.upper() in self.copies else None
+        return (self.copy_settings.get(server.upper()) or {}).get(key) or "00:00:00"
 
     @property
     def identity(self) -> str:
         """The database's Identity: its name (2010 and later), Server\\StorageGroup\\Name on 2007 - where a recovery storage
         group database has the name of the database it recovers, so only the identity tells them apart."""
         return f"{self.server}\\{self.storage_group}\\{self.name}" if self.storage_group else self.name
+
+
+@dataclass
+class DagObject:
+    """A database availability group (2010+): its member servers and witness (PS Get-DatabaseAvailabilityGroup) and the
+    nodes of its failover cluster (a member removed with -ConfigurationOnly stays a node until it is evicted)."""
+
+    name: str
+    servers: list[str] = field(default_factory=list)
+    witness_server: str | None = None
+    witness_directory: str | None = None
+    alternate_witness_server: str | None = None
+    alternate_witness_directory: str | None = None
+    datacenter_activation_mode: str = "Off"
+    cluster_nodes: list[str] = field(default_factory=list)
+    guid: str = ""
 
 
 def next_log_prefix(used: set[str]) -> str:
@@ -210,6 +242,7 @@ _DB_KEYS = {
     "mailbox_retention",
     "retain_deleted_items_until_backup",
     "copies",
+    "copy_settings",
 }
 
 
@@ -319,8 +352,113 @@ def parse_databases(raw: Any, organization: str, servers: dict[str, str], storag
             retain_deleted_items_until_backup=_bool(f"{where}.retain_deleted_items_until_backup", spec.get("retain_deleted_items_until_backup", False)),
             copies=[str(c).upper() for c in copies],
         )
+        db.copy_settings, db.copies = _copy_settings(f"{where}.copy_settings", spec.get("copy_settings"), db.copies)
         _check_unique_files(where, db, out)
         out[str(name)] = db
+    return out
+
+
+MAX_LAG_SECONDS = 14 * 86400  # ReplayLagTime and TruncationLagTime: 0 to 14 days (PS Add-MailboxDatabaseCopy; ODX database-copies.md)
+_COPY_SETTING_KEYS = ("replay_lag_time", "truncation_lag_time")
+
+
+def lag_timespan(value: Any) -> str:
+    """A replay or truncation lag as Exchange prints it; ValueError outside 00:00:00-14.00:00:00."""
+    seconds = parse_timespan(value)
+    if seconds > MAX_LAG_SECONDS:
+        raise ValueError(f"{value!r} is above the maximum 14.00:00:00 (14 days)")
+    return format_timespan(seconds)
+
+
+def _copy_settings(where: str, raw: Any, copies: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(per copy lag times, the copies in activation preference order): a preference given orders the copies (it must be
+    1 to the number of copies, each once); the lag times are 00:00:00 to 14.00:00:00."""
+    if raw is None:
+        return {}, copies
+    if not isinstance(raw, dict):
+        raise ModelError(f"{where}: expected a mapping of server -> {{activation_preference, replay_lag_time, truncation_lag_time}}")
+    out: dict[str, dict[str, Any]] = {}
+    wanted: dict[str, int] = {}
+    for server, settings in raw.items():
+        key = f"{where}.{server}"
+        if str(server).upper() not in copies:
+            raise ModelError(f"{key}: {server} holds no copy (copies: {', '.join(copies)})")
+        spec = _keys(key, settings or {}, {"activation_preference", *_COPY_SETTING_KEYS})
+        if "activation_preference" in spec:
+            pref = spec["activation_preference"]
+            if isinstance(pref, bool) or not isinstance(pref, int) or not 1 <= pref <= len(copies):
+                raise ModelError(f"{key}.activation_preference: expected a number from 1 to the number of copies ({len(copies)}), got {pref!r}")
+            if pref in wanted.values():
+                raise ModelError(f"{key}.activation_preference: {pref} is already the preference of another copy")
+            wanted[str(server).upper()] = pref
+        try:
+            out[str(server).upper()] = {k: lag_timespan(spec[k]) for k in _COPY_SETTING_KEYS if k in spec}
+        except ValueError as e:
+            raise ModelError(f"{key}: {e}") from None
+    ordered = [c for c in copies if c not in wanted]
+    for server, pref in sorted(wanted.items(), key=lambda kv: kv[1]):
+        ordered.insert(pref - 1, server)
+    return out, ordered
+
+
+_DAG_KEYS = {
+    "servers",
+    "witness_server",
+    "witness_directory",
+    "alternate_witness_server",
+    "alternate_witness_directory",
+    "datacenter_activation_mode",
+    "cluster_nodes",
+    "guid",
+}
+
+
+def _release(build: str) -> str:
+    major, minor = build.split(".")[:2]
+    return f"{major}.{minor}" if major == "15" else major
+
+
+def parse_dags(raw: Any, servers: dict[str, str], organization: str = "") -> dict[str, DagObject]:
+    """domain.exchange.dags: name -> members and witness; members are 2010+ servers of one release, each in one DAG at
+    most (ODX manage-ha/dag-memberships.md). `servers`: upper-case server name -> its build."""
+    out: dict[str, DagObject] = {}
+    if raw is None:
+        return out
+    if not isinstance(raw, dict):
+        raise ModelError("domain.exchange.dags: expected a mapping of DAG name -> {servers, witness_server, ...}")
+    member_of: dict[str, str] = {}
+    for name, entry in raw.items():
+        where = f"domain.exchange.dags.{name}"
+        spec = _keys(where, entry, _DAG_KEYS, ("servers",))
+        members = spec["servers"]
+        if not isinstance(members, list) or any(str(m).upper() not in servers for m in members):
+            raise ModelError(f"{where}.servers: expected a list of Exchange servers of domain.exchange.servers, got {members!r}")
+        members = [str(m).upper() for m in members]
+        for m in members:
+            if servers[m].startswith("8."):
+                raise ModelError(f"{where}.servers: {m} runs Exchange 2007, which has no database availability groups")
+            if m in member_of:
+                raise ModelError(f"{where}.servers: {m} is already a member of {member_of[m]} (a server is in one DAG at most)")
+            member_of[m] = str(name)
+        if len({_release(servers[m]) for m in members}) > 1:
+            raise ModelError(f"{where}.servers: the members must run one Exchange release, got {', '.join(f'{m} {servers[m]}' for m in members)}")
+        mode = str(spec.get("datacenter_activation_mode", "Off"))
+        if mode not in ("Off", "DagOnly"):
+            raise ModelError(f"{where}.datacenter_activation_mode: expected Off or DagOnly, got {mode!r}")
+        nodes = spec.get("cluster_nodes", members)
+        if not isinstance(nodes, list) or any(str(n).upper() not in servers for n in nodes):
+            raise ModelError(f"{where}.cluster_nodes: expected a list of Exchange servers, got {nodes!r}")
+        out[str(name)] = DagObject(
+            name=str(name),
+            servers=members,
+            witness_server=spec.get("witness_server"),
+            witness_directory=spec.get("witness_directory"),
+            alternate_witness_server=spec.get("alternate_witness_server"),
+            alternate_witness_directory=spec.get("alternate_witness_directory"),
+            datacenter_activation_mode=mode,
+            cluster_nodes=[str(n).upper() for n in nodes],
+            guid=str(spec.get("guid") or default_guid(organization, "dag", str(name))),
+        )
     return out
 
 
@@ -368,3 +506,7 @@ def storage_group_from_dict(d: dict[str, Any]) -> StorageGroupObject:
 
 def mailbox_from_dict(d: dict[str, Any]) -> MailboxObject:
     return MailboxObject(**d)
+
+
+def dag_from_dict(d: dict[str, Any]) -> DagObject:
+    return DagObject(**d)

@@ -448,6 +448,9 @@ def _configure(host: Any, v: tuple[int, ...], version: str, roles: list[str], ta
         for name in ("Action", "Watermark"):
             if host.reg_get_value(rf"{root}\{key}", name) is not None:
                 host.reg_delete_value(rf"{root}\{key}", name)
+    # the certificate, virtual directories, receive connectors, transport settings and .config files of a new install
+    # (issue 13, simulator/exchange/server_config.py: what RecoverServer does not bring back)
+    profiles._server_config(host, version, roles, target)
 
 
 # 2010 services per role (facts section 3, lower confidence): (name, display name, start mode)

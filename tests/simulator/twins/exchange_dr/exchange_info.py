@@ -50,6 +50,9 @@ def exchange_info(m: ModuleRun) -> None:
         "version": None,
         "admin_display_version": None,
         "error": None,
+        "dag": None,
+        "dag_distinguished_name": None,
+        "dag_members": [],
     }
     agent = {"enabled": False, "config_path": None, "config_present": False}
     if domain is None:
@@ -69,6 +72,14 @@ def exchange_info(m: ModuleRun) -> None:
                 match = re.search(r"Version (\d+)\.(\d+) \(Build (\d+)\.(\d+)\)", str(display))
                 if match:
                     ad["version"] = ".".join(match.groups())
+            link = _first_value(found, "msexchmdbavailabilitygrouplink")
+            if link is not None:
+                ad["dag_distinguished_name"] = str(link)
+                named = re.match(r"^CN=((?:\\.|[^,\\])+),", str(link))
+                if named:
+                    ad["dag"] = re.sub(r"\\(.)", r"\1", named.group(1))
+                linked = [domain.exchange_server_attributes(s) for s in (domain.exchange.servers if domain.exchange else {})]
+                ad["dag_members"] = sorted(str(a["name"]) for a in linked if a and a.get("msExchMDBAvailabilityGroupLink") == str(link))
         agent_object = _search_result(domain.exchange.cmdlet_extension_agent_attributes("Scripting Agent") if domain.exchange else None)
         if agent_object is not None:
             flags = _first_value(agent_object, "msexchcmdletextensionflags")
@@ -100,7 +111,14 @@ def _search_result(attrs: dict[str, Any] | None) -> dict[str, list[Any]] | None:
     without a value absent (the AdminDisplayVersion text is the serialNumber value)."""
     if attrs is None:
         return None
-    loaded = ("distinguishedName", "msExchCurrentServerRoles", "msExchInstallPath", "serialNumber", "msExchCmdletExtensionFlags")
+    loaded = (
+        "distinguishedName",
+        "msExchCurrentServerRoles",
+        "msExchInstallPath",
+        "serialNumber",
+        "msExchCmdletExtensionFlags",
+        "msExchMDBAvailabilityGroupLink",
+    )
     out: dict[str, list[Any]] = {}
     for name in loaded:
         if name in attrs and attrs[name] is not None:

@@ -41,7 +41,8 @@ def recovered() -> dict[str, Any]:
 
 def test_lost_server_with_its_router_runs_every_phase_in_order() -> None:
     plan = plan_host("EX01", lost(), router={"installed": False}, databases=["DB02", "DB03"])
-    assert plan["run"] == [p for p in PHASES if not p.startswith(("edge_", "transport_"))]  # the Edge phases are an Edge's
+    # no DR kit given, not a DAG member, not an Edge
+    assert plan["run"] == [p for p in PHASES if p != "reapply" and not p.startswith(("dag_", "edge_", "transport_"))]
     assert [s["phase"] for s in plan["steps"]] == ["prerequisites", "recover", "reboot", "verify", "databases", "email_router", "final_verify"]
     assert "dotnet" in plan["missing_prerequisites"]
     assert plan["lines"][1].startswith("2. recover: Setup /Mode:RecoverServer will rebuild EX01")
@@ -142,6 +143,86 @@ def test_filter() -> None:
         dr_plan(lost(), edge="EDGE01")
 
 
+def test_a_dr_kit_adds_the_reapply_phase_after_the_reboot() -> None:
+    plan = plan_host("EX01", lost(), router={"installed": False}, kit="/srv/kits/EX01")
+    assert plan["run"] == [p for p in PHASES if p != "databases" and not p.startswith(("dag_", "edge_", "transport_"))]
+    assert [s["phase"] for s in plan["steps"]].index("reapply") == 3
+    assert plan["lines"][3].startswith("4. reapply: re-apply the DR kit /srv/kits/EX01")
+
+
+def test_a_recovered_host_with_a_kit_still_reapplies_what_differs() -> None:
+    plan = plan_host("EX01", recovered(), router=None, kit="/srv/kits")
+    assert plan["run"] == ["preflight", "reapply", "final_verify"]
+
+
+def test_no_reapply_for_a_refused_host_or_a_router_only_host() -> None:
+    refused = lost(ad_server__exists=False)
+    assert not plan_host("EX01", refused, kit="/srv/kits")["phases"]["reapply"]
+    assert not plan_host("RTR01", None, recover=False, router={"installed": True}, kit="/srv/kits")["phases"]["reapply"]
+
+
+# -- a lost DAG member ------------------------------------------------------------------------------------------------------
+INVENTORY = ["EX01", "EX02", "FS01"]
+
+
+def dag_member(**changes: Any) -> dict[str, Any]:
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"], **changes)
+    return info
+
+
+def test_a_lost_dag_member_gets_dag_remove_before_setup_and_dag_add_after_verify() -> None:
+    plan = plan_host("EX02", dag_member(), dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "verify", "dag_add", "final_verify"]
+    assert plan["dag"] == {"name": "DAG1", "source": "Active Directory", "via": "EX01", "members": ["EX01", "EX02"], "kit": None}
+    steps = {s["phase"]: s["what"] for s in plan["steps"]}
+    assert steps["dag_remove"].startswith("on EX01: record the settings of EX02's copies in DAG1")
+    assert "wait until every copy is healthy" in steps["dag_add"]
+
+
+def test_a_recovered_dag_member_only_checks_its_copies() -> None:
+    info = recovered()
+    info["computer_name"] = "EX02"
+    info["ad_server"].update(name="EX02", dag="DAG1", dag_members=["EX01", "EX02"])
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "dag_add", "final_verify"]
+
+
+def test_a_rerun_after_the_removal_knows_the_dag_from_the_record(tmp_path: Any) -> None:
+    from ansible_collections.exchange_dr.recovery.plugins.plugin_utils import _exchange_dag
+
+    path = tmp_path / "dag-member-EX02.json"
+    _exchange_dag.write_record(str(path), {"schema": _exchange_dag.RECORD_SCHEMA, "server": "EX02", "dag": "DAG1", "members": ["EX01", "EX02"], "copies": []})
+    info = lost(computer_name="EX02")
+    info["ad_server"].update(name="EX02")  # the membership is gone from AD
+    plan = plan_host("EX02", info, dag_member={"inventory": INVENTORY, "recovering": ["EX02"], "record_path": str(path)})
+    assert plan["dag"]["source"] == "the record of an earlier run" and plan["dag"]["via"] == "EX01"
+    assert plan["phases"]["dag_remove"] and plan["phases"]["dag_add"]
+    assert not plan_host("EX02", info, dag_member={"inventory": INVENTORY, "record_path": str(tmp_path / "none.json")})["dag"]
+
+
+@pytest.mark.parametrize(
+    ("given", "refusal"),
+    [
+        (
+            {"inventory": ["EX02"], "recovering": ["EX02"]},
+            "EX02 was a member of DAG1 (from Active Directory); its DAG steps run on a surviving member, and none is in the inventory",
+        ),
+        ({"inventory": INVENTORY, "dag": "DAG2"}, "Active Directory says DAG1; recover_dag_member_dag says DAG2"),
+        ({"inventory": INVENTORY, "kit": {"server": {"name": "EX01"}, "dag": {"name": "DAG1"}}}, "EX02: the DR kit is of EX01, not of EX02"),
+    ],
+)
+def test_a_dag_member_that_cannot_be_planned_is_refused(given: dict[str, Any], refusal: str) -> None:
+    plan = plan_host("EX02", dag_member(), dag_member=given)
+    assert plan["refused"] and refusal in plan["refusal"]
+
+
+def test_a_lost_dag_member_with_a_kit_reapplies_it_before_verify_and_rejoins_the_dag_after() -> None:
+    plan = plan_host("EX02", dag_member(), kit="/srv/kits", dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"] == ["preflight", "prerequisites", "dag_remove", "recover", "reboot", "reapply", "verify", "dag_add", "final_verify"]
+    assert plan["run"] == [p for p in PHASES if p not in ("email_router", "databases") and not p.startswith(("edge_", "transport_"))]
+
+
 # -- an Edge Transport server ------------------------------------------------------------------------------------------------------
 EDGE_KIT = {"kit_dir": "/kit", "name": "EDGE01", "data": True, "definition": True, "subscription_server": "EX01"}
 
@@ -223,3 +304,9 @@ def test_the_filter_refuses_databases_that_are_not_a_list_of_names() -> None:
 
     with pytest.raises(AnsibleFilterError, match="databases must be a list of database names"):
         FilterModule().filters()["dr_plan"](None, host="EX01", databases="DB02")
+
+
+def test_databases_are_brought_back_after_the_server_is_back_in_its_dag() -> None:
+    plan = plan_host("EX02", dag_member(), databases=["DB05"], dag_member={"inventory": INVENTORY, "recovering": ["EX02"]})
+    assert plan["run"][plan["run"].index("dag_add") + 1] == "databases"
+    assert [s["phase"] for s in plan["steps"]][-2:] == ["databases", "final_verify"]

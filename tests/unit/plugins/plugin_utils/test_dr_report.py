@@ -133,6 +133,30 @@ def test_check_mode_is_a_plan() -> None:
     assert "would change: Run Setup (would run Setup /m:RecoverServer)" in report.to_junit()
 
 
+def test_a_task_that_reports_its_steps_lists_each_one() -> None:
+    """dr_kit_apply returns `steps` (planned in check mode, done or failed for real): each done or planned one is a change."""
+    for check_mode, status in ((True, "planned"), (False, "done")):
+        report = DrReport("dr_run.yml", clock=FakeClock())
+        report.start_phase("reapply", "Reapply", ["EX01"], check_mode=check_mode)
+        steps = [
+            {"id": 1, "part": "certificates", "action": "import_certificate", "summary": "import certificate AB (CN=mail)", "status": status},
+            {
+                "id": 2,
+                "part": "virtual_directories",
+                "action": "cmdlet",
+                "summary": "set owa virtual directory owa: ExternalUrl=https://x/owa",
+                "status": status,
+            },
+            {"id": 3, "part": "transport", "action": "cmdlet", "summary": "set the transport service", "status": "failed" if status == "done" else status},
+        ]
+        report.task_result("EX01", "ok", "Re-apply the DR kit", {"changed": True, "msg": "re-applied 2 step(s)", "steps": steps})
+        report.finish({})
+        changes = report.to_dict()["phases"][0]["hosts"]["EX01"]["changes"]
+        expected = [s["summary"] for s in steps if s["status"] in ("planned", "done")]
+        assert [c["item"] for c in changes] == expected
+        assert f"{'would change' if check_mode else 'changed'}: Re-apply the DR kit [import certificate AB (CN=mail)]" in report.to_junit()
+
+
 def test_loop_items_ignored_failures_and_unreachable() -> None:
     report = DrReport("x.yml", clock=FakeClock())
     report.start_phase("prerequisites", hosts=["EX01", "EX02"])
