@@ -11,7 +11,8 @@
 # The host half of exchange_database. The action plugin decides (plugin_utils/_database_restore.py); this module only reads
 # (_operation=inspect: the backup folder and eseutil's view of it, the record of earlier runs, the aside volume, 2007's
 # storage group, isinteg's list) or runs the steps it was given, in order, stopping at the first failure
-# (_operation=apply). It never replaces a file: a copy or a move onto an existing file fails.
+# (_operation=apply). It never replaces a file: a copy or a move onto an existing file fails, unless that file is this copy
+# or move already done by a run that was cut off.
 
 $spec = @{
     options = @{
@@ -293,25 +294,44 @@ try {
                 foreach ($entry in @($step.items)) {
                     $source = [string]$entry.src
                     $destination = [string]$entry.dst
+                    $already = $false
                     if (Test-Path -LiteralPath $destination) {
-                        throw "$destination exists; it is not replaced"
-                    }
-                    $parent = Split-Path -Path $destination -Parent
-                    if (-not (Test-Path -LiteralPath $parent -PathType Container)) {
-                        $null = New-Item -Path $parent -ItemType Directory -Force -ErrorAction Stop
-                    }
-                    if ($step.kind -eq 'move') {
-                        Move-Item -LiteralPath $source -Destination $destination -ErrorAction Stop
-                    }
-                    else {
-                        # Copied under a temporary name, then renamed: a file with its own name is always complete. The
-                        # temporary file can only be this module's own interrupted copy.
-                        $partial = "$destination.exdr-partial"
-                        if (Test-Path -LiteralPath $partial -PathType Leaf) {
-                            Remove-Item -LiteralPath $partial -Force -ErrorAction Stop
+                        # A rerun after a cut: a move whose source is gone is done; a copy whose file has the source's
+                        # length and last write time is done (Copy-Item goes through FileInfo.CopyTo, i.e. CopyFile, which
+                        # keeps the last write time: PowerShell/PowerShell src/System.Management.Automation/namespaces/
+                        # FileSystemProvider.cs CopyFileInfoItem). Anything else is never replaced.
+                        $target = Get-Item -LiteralPath $destination -Force -ErrorAction Stop
+                        if (-not $target.PSIsContainer) {
+                            if ($step.kind -eq 'move') {
+                                $already = -not (Test-Path -LiteralPath $source)
+                            }
+                            elseif (Test-Path -LiteralPath $source -PathType Leaf) {
+                                $original = Get-Item -LiteralPath $source -Force -ErrorAction Stop
+                                $already = ($original.Length -eq $target.Length) -and ($original.LastWriteTimeUtc -eq $target.LastWriteTimeUtc)
+                            }
                         }
-                        Copy-Item -LiteralPath $source -Destination $partial -ErrorAction Stop
-                        Move-Item -LiteralPath $partial -Destination $destination -ErrorAction Stop
+                        if (-not $already) {
+                            throw "$destination exists and is not the $($step.kind) of $source (another file); it is not replaced"
+                        }
+                    }
+                    if (-not $already) {
+                        $parent = Split-Path -Path $destination -Parent
+                        if (-not (Test-Path -LiteralPath $parent -PathType Container)) {
+                            $null = New-Item -Path $parent -ItemType Directory -Force -ErrorAction Stop
+                        }
+                        if ($step.kind -eq 'move') {
+                            Move-Item -LiteralPath $source -Destination $destination -ErrorAction Stop
+                        }
+                        else {
+                            # Copied under a temporary name, then renamed: a file with its own name is always complete. The
+                            # temporary file can only be this module's own interrupted copy.
+                            $partial = "$destination.exdr-partial"
+                            if (Test-Path -LiteralPath $partial -PathType Leaf) {
+                                Remove-Item -LiteralPath $partial -Force -ErrorAction Stop
+                            }
+                            Copy-Item -LiteralPath $source -Destination $partial -ErrorAction Stop
+                            Move-Item -LiteralPath $partial -Destination $destination -ErrorAction Stop
+                        }
                     }
                 }
             }

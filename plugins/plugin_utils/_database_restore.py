@@ -832,7 +832,10 @@ def _repair(
     edb = str(db["edb_file_path"])
     repair = dict(record.get("repair") or {})
     resumed = repair.get("state") == "started" and bool(repair.get("copy"))  # the copy was taken before the record was written
-    copy = repair["copy"] if resumed else f"{_aside_folder(ctx, edb)}\\{_name(edb)}"
+    # The copy's path is recorded before the copy starts (state copying): a run cut off during or right after the copy is
+    # resumed into the same folder, whatever the clock says now, and the copy step takes a finished copy as done.
+    copying = repair.get("state") == "copying" and bool(repair.get("copy"))
+    copy = repair["copy"] if resumed or copying else f"{_aside_folder(ctx, edb)}\\{_name(edb)}"
     folder = _folder(edb)
     need: dict[str, list[tuple[int, str]]] = {}
     transient: dict[str, list[tuple[int, str]]] = {}
@@ -840,7 +843,7 @@ def _repair(
     aside_volume = (ctx.inspect.get("aside_volume") or {}).get("name") if p.get("aside_folder") else edb_volume
     if edb_volume is None:
         raise PlanError(f"The volume of {edb} does not exist on {ctx.server}. Nothing was changed.")
-    if not resumed:
+    if not resumed and not copying:  # a resumed copy: the first run checked its space (and the copy may hold it already)
         need.setdefault(aside_volume or edb_volume, []).append((size, "a copy of the database kept before the repair"))
     if not after_p:
         transient.setdefault(edb_volume, []).append((int(size * _eseutil.REPAIR_FREE_SPACE_RATIO + 0.5), "eseutil /p's temporary database (about 20%)"))
@@ -853,8 +856,17 @@ def _repair(
         result.aside.append(_folder(copy))
     started = dict(record)
     started.update(database=name, guid=db.get("guid"), last="repair")
-    started["repair"] = repair if resumed else {"state": "started", "copy": copy, "time": ctx.stamp, "count_before": repair_count}
+    if resumed:
+        started["repair"] = repair
+    elif copying:
+        started["repair"] = {**repair, "state": "started"}
+    else:
+        started["repair"] = {"state": "started", "copy": copy, "time": ctx.stamp, "count_before": repair_count}
     if not resumed:
+        if not copying:
+            before = dict(started)
+            before["repair"] = {**started["repair"], "state": "copying"}
+            result.steps.append(_record_step(ctx, before, f"record that {edb} is being copied aside to {copy} before a repair"))
         result.steps.append(
             Step(
                 "copy",

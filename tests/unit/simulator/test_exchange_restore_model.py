@@ -147,7 +147,7 @@ def test_the_twin_never_copies_or_moves_onto_a_file(ex01: Host) -> None:
     for kind in ("copy", "move"):
         steps = [{"kind": kind, "items": [{"src": "C:\\x.txt", "dst": "D:\\DB01\\DB01.edb"}]}]
         rc, result = call(ex01, name="DB01", _operation="apply", _database={"guid": "g", "kind": "mailbox"}, _steps=steps)
-        assert rc == 1 and "D:\\DB01\\DB01.edb exists; it is not replaced" in result["msg"]
+        assert rc == 1 and f"D:\\DB01\\DB01.edb exists and is not the {kind} of C:\\x.txt (another file); it is not replaced" in result["msg"]
         assert result["_applied"] == [{"kind": kind, "ok": False, "run": None, "output": None}]
     assert ex01.read_bytes("D:\\DB01\\DB01.edb") == before and ex01.exists("C:\\x.txt")
 

@@ -6,7 +6,8 @@
   isinteg's list (isinteg run with no answer on its input).
 - _operation=apply runs the planned steps in order through the same shell, cmdlets and programs, stops at the first
   failure, then reads the database back (Get-MailboxDatabase -Identity -Status, the EDB, the log count). A copy or a move
-  onto an existing file fails; a copy goes to <dst>.exdr-partial first and is renamed.
+  onto an existing file fails, unless it is already done (a move whose source is gone; a copy with the source's length and
+  last write time); a copy goes to <dst>.exdr-partial first and is renamed.
 """
 
 from __future__ import annotations
@@ -124,7 +125,18 @@ def _run_step(m: ModuleRun, shell: Any, step: dict[str, Any], done: dict[str, An
         for entry in step.get("items") or []:
             source, destination = str(entry["src"]), str(entry["dst"])
             if host.exists(destination):
-                raise _StepFailed(f"{destination} exists; it is not replaced")
+                # a rerun after a cut: a move whose source is gone, or a copy with the source's length and last write
+                # time (CopyFile keeps it), is done; any other file is never replaced
+                done_already = False
+                if not host.is_dir(destination):
+                    if kind == "move":
+                        done_already = not host.exists(source)
+                    elif host.exists(source) and not host.is_dir(source):
+                        original, target = host.stat(source), host.stat(destination)
+                        done_already = original.size == target.size and original.mtime == target.mtime
+                if done_already:
+                    continue
+                raise _StepFailed(f"{destination} exists and is not the {kind} of {source} (another file); it is not replaced")
             parent = destination.rsplit("\\", 1)[0]
             if not host.is_dir(parent):
                 host.mkdir(parent)

@@ -19,7 +19,8 @@ from ansible.errors import AnsibleConnectionFailure
 
 from ansible_collections.exchange_dr.recovery.plugins.action.exchange_database import ActionModule
 from ansible_collections.exchange_dr.recovery.plugins.plugin_utils._database_restore import RECORD_KEY
-from simulator.estate import Estate
+from simulator.clock import VirtualWall
+from simulator.estate import Estate, load_config
 from simulator.exchange import ese, store
 from simulator.host import Host
 from simulator.testing import make_host
@@ -124,8 +125,11 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def clone(template: Path, root: Path) -> Host:
+    """A copy of the template whose clock moves only when something waits in simulated time (a VirtualWall, as
+    make_host gives): what a test sees never depends on how busy the machine is, e.g. whether a rerun falls in the same
+    second as the run it follows. A test moves it on with host.clock.sleep()."""
     shutil.copytree(template, root)
-    return Estate.open(root, autosave=False).host("EX01")
+    return Estate(load_config(root / "estate.yml"), root, autosave=False, wall=VirtualWall()).host("EX01")
 
 
 @pytest.fixture
@@ -413,8 +417,8 @@ def test_repair_keeps_a_copy_moves_the_logs_aside_and_requests_a_repair(ex01: Ho
     logs = {n: ex01.checksum(f"E:\\DB04\\{n}", "sha256") for n in ex01.listdir("E:\\DB04")}
     planned = run({"name": "DB04", "repair": "repair_and_defragment", "allow_data_loss": True}, check_mode=True)
     kinds = [s["step"] for s in planned["plan"]]
-    assert kinds == ["copy", "record", "eseutil_repair", "eseutil_defragment", "move", "record", "mount", "record", "repair_request", "record"]
-    assert planned["plan"][2]["command"] == "eseutil /p D:\\DB04\\DB04.edb /tD:\\DB04\\TEMPREPAIR.EDB /o"
+    assert kinds == ["record", "copy", "record", "eseutil_repair", "eseutil_defragment", "move", "record", "mount", "record", "repair_request", "record"]
+    assert planned["plan"][3]["command"] == "eseutil /p D:\\DB04\\DB04.edb /tD:\\DB04\\TEMPREPAIR.EDB /o"
     assert ex01.checksum("D:\\DB04\\DB04.edb", "sha256") == original
 
     done = run({"name": "DB04", "repair": "repair_and_defragment", "allow_data_loss": True})
@@ -478,14 +482,17 @@ REPAIR = {"name": "DB04", "repair": "repair", "allow_data_loss": True}
 UNUSABLE = {"name": "DB04", "restore_from": "C:\\Backups\\DB04", "restore": "unusable", "allow_file_restore": True}
 
 
-@pytest.mark.parametrize(("args", "steps"), [(RESTORE, 4), (REPAIR, 9), (UNUSABLE, 6)], ids=["restore", "repair", "replace"])
-def test_an_interrupted_run_completes_when_run_again(template: Path, tmp_path: Path, args: dict[str, Any], steps: int) -> None:
+@pytest.mark.parametrize("pause", [0, 61], ids=["same second", "a minute later"])
+@pytest.mark.parametrize(("args", "steps"), [(RESTORE, 4), (REPAIR, 10), (UNUSABLE, 6)], ids=["restore", "repair", "replace"])
+def test_an_interrupted_run_completes_when_run_again(template: Path, tmp_path: Path, args: dict[str, Any], steps: int, pause: int) -> None:
+    """The rerun comes in the same second as the cut run (the host's clock stands still) or a minute later: both resume."""
     for k in range(steps + 1):
         host = clone(template, tmp_path / f"after{k}")
         run = Runner(host)
         run.interrupt_after = k
         with pytest.raises(AnsibleConnectionFailure):
             run(args)
+        host.clock.sleep(pause)
         run.interrupt_after = None
         done = run(args)
         assert not done.get("failed"), f"after {k} step(s): {done['msg']}"
@@ -494,7 +501,24 @@ def test_an_interrupted_run_completes_when_run_again(template: Path, tmp_path: P
         if args is REPAIR:
             assert header(host, "D:\\DB04\\DB04.edb")["repair_count"] == 1, f"after {k} step(s): repaired twice"
             assert len(host.state.exchange.get("repair_requests") or []) == 1
+            copies = [p for p in files(host, "D:\\") if p.endswith("\\db04.edb") and p != "d:\\db04\\db04.edb"]
+            assert copies == [record(host, "DB04")["repair"]["copy"].casefold()], f"after {k} step(s): the copies kept are {copies}"
         assert not [p for p in files(host, "D:\\", "E:\\") if p.endswith(".exdr-partial")]
+
+
+def test_a_resumed_copy_never_replaces_another_file(ex01: Host) -> None:
+    """Cut right after the copy kept before a repair; the copy is then changed: the rerun refuses and replaces nothing."""
+    run = Runner(ex01)
+    run.interrupt_after = 2  # the record naming the copy, the copy
+    with pytest.raises(AnsibleConnectionFailure):
+        run(REPAIR)
+    run.interrupt_after = None
+    copy = record(ex01, "DB04")["repair"]["copy"]
+    ex01.write_bytes(copy, b"another file")
+    before = files(ex01, "D:\\", "E:\\"), record(ex01, "DB04")
+    refused = run(REPAIR)
+    assert refused.get("failed") and f"{copy} exists and is not the copy of D:\\DB04\\DB04.edb" in refused["msg"], refused["msg"]
+    assert (files(ex01, "D:\\", "E:\\"), record(ex01, "DB04")) == before and ex01.read_bytes(copy) == b"another file"
 
 
 def test_a_connection_lost_after_eseutil_r_completed(ex01: Host) -> None:
@@ -525,8 +549,8 @@ def test_2007_repair_runs_isinteg_before_mounting(ex2007: Host) -> None:
     done = run({"name": "MBX1", "repair": "repair", "allow_data_loss": True})
     assert not done.get("failed"), done["msg"]
     kinds = [s["step"] for s in done["steps"]]
-    assert kinds == ["copy", "record", "eseutil_repair", "move", "isinteg", "record", "mount"]
-    assert done["steps"][4]["outcome"]["succeeded"] and "You have selected SG1 / MBX1." in "\n".join(done["steps"][4]["output"])
+    assert kinds == ["record", "copy", "record", "eseutil_repair", "move", "isinteg", "record", "mount"]
+    assert done["steps"][5]["outcome"]["succeeded"] and "You have selected SG1 / MBX1." in "\n".join(done["steps"][5]["output"])
     assert header(ex2007, "D:\\SG1\\MBX1.edb").get("isinteg_fixed") is True
     assert mounted(ex2007, "MBX1") and record(ex2007, "MBX1")["repair"]["request"] == "not_applicable"
     assert run({"name": "MBX1", "repair": "repair", "allow_data_loss": True})["changed"] is False

@@ -221,13 +221,16 @@ GAP = {"state": "Dirty Shutdown", "required": (5, 8), "logs": [1, 2, 3, 4, 5, 7,
 
 def test_repair_keeps_a_copy_moves_the_logs_and_makes_a_repair_request() -> None:
     plan = r.plan(ctx(entry(**GAP), repair="repair", allow_data_loss=True))
-    assert kinds(plan) == ["copy", "record", "eseutil_repair", "move", "record", "mount", "record", "repair_request", "record"]
-    assert plan.steps[0].host["items"] == [{"src": "D:\\DB01\\DB01.edb", "dst": "D:\\DB01\\DB01.20260101T000000Z\\DB01.edb"}]
-    assert plan.steps[2].host["arguments"] == ["/p", "D:\\DB01\\DB01.edb", "/tD:\\DB01\\TEMPREPAIR.EDB", "/o"]
-    moved = [i["src"] for i in plan.steps[3].host["items"]]
+    assert kinds(plan) == ["record", "copy", "record", "eseutil_repair", "move", "record", "mount", "record", "repair_request", "record"]
+    copying = json.loads(plan.steps[0].host["data"])["repair"]
+    assert copying == {"state": "copying", "copy": "D:\\DB01\\DB01.20260101T000000Z\\DB01.edb", "time": "20260101T000000Z", "count_before": 0}
+    assert plan.steps[1].host["items"] == [{"src": "D:\\DB01\\DB01.edb", "dst": "D:\\DB01\\DB01.20260101T000000Z\\DB01.edb"}]
+    assert json.loads(plan.steps[2].host["data"])["repair"] == {**copying, "state": "started"}
+    assert plan.steps[3].host["arguments"] == ["/p", "D:\\DB01\\DB01.edb", "/tD:\\DB01\\TEMPREPAIR.EDB", "/o"]
+    moved = [i["src"] for i in plan.steps[4].host["items"]]
     assert "E:\\DB01\\E00.chk" in moved and "E:\\DB01\\E00.log" in moved and len(moved) == 10
-    assert plan.steps[7].host["corruption_types"] == list(r.DEFAULT_CORRUPTION_TYPES)
-    assert json.loads(plan.steps[4].host["data"])["repair"] == {
+    assert plan.steps[8].host["corruption_types"] == list(r.DEFAULT_CORRUPTION_TYPES)
+    assert json.loads(plan.steps[5].host["data"])["repair"] == {
         "state": "repaired",
         "copy": "D:\\DB01\\DB01.20260101T000000Z\\DB01.edb",
         "time": "20260101T000000Z",
@@ -240,8 +243,8 @@ def test_repair_keeps_a_copy_moves_the_logs_and_makes_a_repair_request() -> None
 
 def test_repair_of_a_recoverable_database_replays_the_logs_first() -> None:
     plan = r.plan(ctx(entry(state="Dirty Shutdown", required=(8, 10)), repair="repair_and_defragment", allow_data_loss=True))
-    assert kinds(plan)[:5] == ["eseutil_recover", "copy", "record", "eseutil_repair", "eseutil_defragment"]
-    assert plan.steps[4].host["arguments"] == ["/d", "D:\\DB01\\DB01.edb", "/tD:\\DB01\\TEMPDFRG.EDB"]
+    assert kinds(plan)[:6] == ["eseutil_recover", "record", "copy", "record", "eseutil_repair", "eseutil_defragment"]
+    assert plan.steps[5].host["arguments"] == ["/d", "D:\\DB01\\DB01.edb", "/tD:\\DB01\\TEMPDFRG.EDB"]
 
 
 @pytest.mark.parametrize(
@@ -278,6 +281,19 @@ def test_a_repair_whose_run_was_cut_off_after_eseutil_p_goes_on_from_there() -> 
     assert "was repaired (eseutil /p) by an earlier run that did not finish" in refused(ctx(entry(repair_count=1), inspect={"record": json.dumps(record)}))
 
 
+@pytest.mark.parametrize("now", ["20260101T000000Z", "20260101T000001Z", "20260102T093000Z"], ids=["same second", "a second later", "a day later"])
+def test_a_repair_cut_off_during_or_after_its_copy_copies_into_the_recorded_folder(now: str) -> None:
+    """The copy's path is recorded before the copy: the rerun plans the same copy (the host takes a finished one as done)
+    and writes the started record, whatever the host's clock says now; no second copy in a new folder."""
+    copy = "D:\\DB01\\DB01.20260101T000000Z\\DB01.edb"
+    record = {"last": "repair", "repair": {"state": "copying", "copy": copy, "time": "20260101T000000Z", "count_before": 0}}
+    plan = r.plan(ctx(entry(**GAP), inspect={"record": json.dumps(record), "now": now}, repair="repair", allow_data_loss=True))
+    assert kinds(plan)[:4] == ["copy", "record", "eseutil_repair", "move"]
+    assert plan.steps[0].host["items"] == [{"src": "D:\\DB01\\DB01.edb", "dst": copy}] and plan.copy == copy
+    assert json.loads(plan.steps[1].host["data"])["repair"] == {**record["repair"], "state": "started"}
+    assert [a for a in plan.aside if a.startswith("D:")] == ["D:\\DB01\\DB01.20260101T000000Z"]
+
+
 def test_a_repair_cut_off_before_eseutil_p_reuses_its_copy() -> None:
     record = {"last": "repair", "repair": {"state": "started", "copy": "D:\\DB01\\DB01.X\\DB01.edb", "count_before": 0}}
     plan = r.plan(ctx(entry(**GAP), inspect={"record": json.dumps(record)}, repair="repair", allow_data_loss=True))
@@ -309,9 +325,9 @@ def test_2007_repairs_with_isinteg_before_mounting() -> None:
     ]
     inspect = {"isinteg": {"output": listing}}
     plan = r.plan(ctx(entry(**GAP, storage_group="SG1"), "2007", "8.3.83.6", inspect=inspect, repair="repair", allow_data_loss=True))
-    assert kinds(plan) == ["copy", "record", "eseutil_repair", "move", "isinteg", "record", "mount"]
-    assert plan.steps[4].host == {"kind": "isinteg", "arguments": ["-s", "EX01", "-fix", "-test", "alltests"], "input": "2\r\ny\r\n"}
-    assert json.loads(plan.steps[5].host["data"])["repair"]["request"] == "not_applicable"
+    assert kinds(plan) == ["record", "copy", "record", "eseutil_repair", "move", "isinteg", "record", "mount"]
+    assert plan.steps[5].host == {"kind": "isinteg", "arguments": ["-s", "EX01", "-fix", "-test", "alltests"], "input": "2\r\ny\r\n"}
+    assert json.loads(plan.steps[6].host["data"])["repair"]["request"] == "not_applicable"
     assert "isinteg did not list DB01" in refused(ctx(entry(**GAP, storage_group="SG1"), "2007", "8.3.83.6", repair="repair", allow_data_loss=True))
 
 
@@ -346,7 +362,7 @@ def test_a_backup_with_a_gap_is_refused_naming_the_log_and_the_folders() -> None
 def test_a_backup_may_be_repaired_after_it_is_put_back() -> None:
     db = entry(edb=False, logs=[], current=None)
     plan = r.plan(ctx(db, inspect={"backup": backup(logs=[40, 41, 43])}, restore_from="C:\\Backups\\DB01", repair="repair", allow_data_loss=True))
-    assert kinds(plan)[:3] == ["copy", "record", "copy"] and "eseutil_repair" in kinds(plan)
+    assert kinds(plan)[:4] == ["copy", "record", "record", "copy"] and "eseutil_repair" in kinds(plan)
     moved = [i["src"] for s in plan.steps if s.kind == "move" for i in s.host["items"]]
     assert "E:\\DB01\\E0000000028.log" in moved, "the copied backup logs no longer match after /p"
 
